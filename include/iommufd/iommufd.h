@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libiommufd: the iommufd (/dev/iommu) and VFIO cdev device API.
+ *
+ * Conventions (see libiommufd(7)):
+ *  - Functions return 0 (or a count) on success and a negative errno on
+ *    failure; constructors fill an out-parameter. Nothing is changed on failure.
+ *  - After a failure, iommufd_last_error() explains it in this thread.
+ *  - The library never prints and never exits; iommufd_set_log_fn() routes
+ *    its messages to the caller.
+ *  - Optional inputs come in opts structs whose first field is their size
+ *    (IOMMUFD_OPTS()); fields are only ever appended.
+ *  - This header is self-contained: it needs no kernel headers. Kernel object
+ *    IDs (IOAS, HWPT, device, fault queue) are uint32_t as in the uAPI.
+ *
+ * Thread safety: a context and its objects may be used from many threads at
+ * once; each function notes where the caller must serialise.
+ */
+#ifndef IOMMUFD_IOMMUFD_H
+#define IOMMUFD_IOMMUFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef IOMMUFD_API
+#define IOMMUFD_API __attribute__((visibility("default")))
+#endif
+
+/*
+ * IOMMUFD_OPTS(type, name, fields...) declares an opts struct with its size
+ * filled in and every field not named zeroed.
+ */
+#define IOMMUFD_OPTS(TYPE, NAME, ...) struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct iommufd_ctx;
+
+struct iommufd_open_opts {
+	size_t sz;
+	/* Device node to open; NULL means /dev/iommu. */
+	const char *path;
+};
+
+/* Flags of iommufd_ctx_from_fd(). */
+enum iommufd_ctx_fd_flags {
+	/* The context owns the fd and closes it when the last reference goes. */
+	IOMMUFD_CTX_FD_OWN = 1 << 0,
+};
+
+/**
+ * iommufd_ctx_open() - open /dev/iommu (or opts->path) and probe the kernel.
+ * @opts: optional, may be NULL.
+ * @ret: the new context, with one reference.
+ *
+ * Return: 0, or -ENOENT when the node is missing (no CONFIG_IOMMUFD), -EACCES,
+ * -EINVAL/-E2BIG for bad opts, -ENOMEM.
+ */
+IOMMUFD_API int iommufd_ctx_open(const struct iommufd_open_opts *opts, struct iommufd_ctx **ret);
+
+/**
+ * iommufd_ctx_from_fd() - adopt an iommufd that a privileged helper passed in.
+ * @fd: an open /dev/iommu file descriptor.
+ * @flags: IOMMUFD_CTX_FD_OWN if the context is to close @fd.
+ *
+ * Return: 0, -EBADF if @fd is not open, -ENOTTY if it is not an iommufd.
+ */
+IOMMUFD_API int iommufd_ctx_from_fd(int fd, unsigned int flags, struct iommufd_ctx **ret);
+
+/* Take and drop references. unref takes NULL and always returns NULL. */
+IOMMUFD_API struct iommufd_ctx *iommufd_ctx_ref(struct iommufd_ctx *ctx);
+IOMMUFD_API struct iommufd_ctx *iommufd_ctx_unref(struct iommufd_ctx *ctx);
+
+/* The iommufd file descriptor, owned by the context. */
+IOMMUFD_API int iommufd_ctx_fd(const struct iommufd_ctx *ctx);
+
+/* iommufd ioctls the running kernel may or may not have. */
+enum iommufd_feature {
+	IOMMUFD_FEAT_DESTROY,
+	IOMMUFD_FEAT_IOAS_ALLOC,
+	IOMMUFD_FEAT_IOAS_ALLOW_IOVAS,
+	IOMMUFD_FEAT_IOAS_COPY,
+	IOMMUFD_FEAT_IOAS_IOVA_RANGES,
+	IOMMUFD_FEAT_IOAS_MAP,
+	IOMMUFD_FEAT_IOAS_UNMAP,
+	IOMMUFD_FEAT_OPTION,
+	IOMMUFD_FEAT_VFIO_IOAS,
+	IOMMUFD_FEAT_HWPT_ALLOC,
+	IOMMUFD_FEAT_GET_HW_INFO,
+	IOMMUFD_FEAT_HWPT_SET_DIRTY_TRACKING,
+	IOMMUFD_FEAT_HWPT_GET_DIRTY_BITMAP,
+	IOMMUFD_FEAT_HWPT_INVALIDATE,
+	IOMMUFD_FEAT_FAULT_QUEUE_ALLOC,
+	IOMMUFD_FEAT_IOAS_MAP_FILE,	/* 6.13 */
+	IOMMUFD_FEAT_VIOMMU_ALLOC,	/* 6.13 */
+	IOMMUFD_FEAT_VDEVICE_ALLOC,	/* 6.13 */
+	IOMMUFD_FEAT_IOAS_CHANGE_PROCESS, /* 6.13 */
+	IOMMUFD_FEAT_VEVENTQ_ALLOC,	/* 6.15 */
+	IOMMUFD_FEAT_TEST,		/* CONFIG_IOMMUFD_TEST kernels only */
+	IOMMUFD_FEAT_COUNT
+};
+
+/* Whether the running kernel has @feat (probed once at open). */
+IOMMUFD_API bool iommufd_ctx_has(const struct iommufd_ctx *ctx, enum iommufd_feature feat);
+/* "IOAS_MAP", ...; NULL for an unknown value. */
+IOMMUFD_API const char *iommufd_feature_name(enum iommufd_feature feat);
+
+/* ------------------------------------------------------------------------ */
+/* Errors and logging                                                       */
+/* ------------------------------------------------------------------------ */
+
+enum iommufd_log_level {
+	IOMMUFD_LOG_ERR,
+	IOMMUFD_LOG_WARN,
+	IOMMUFD_LOG_INFO,
+	IOMMUFD_LOG_DEBUG,
+};
+
+typedef void (*iommufd_log_fn)(void *userdata, enum iommufd_log_level level, const char *msg);
+
+/*
+ * Route the context's messages to @fn (NULL: silence, the default). Every
+ * failure's explanation is passed at IOMMUFD_LOG_ERR. Set it before sharing
+ * the context between threads.
+ */
+IOMMUFD_API void iommufd_set_log_fn(struct iommufd_ctx *ctx, iommufd_log_fn fn, void *userdata);
+
+/*
+ * The explanation of the last call that failed in this thread, for example
+ * "IOAS 2: IOVA 0xfee00000 length 0x1000 is outside the usable IOVA ranges
+ * (hits the reserved window 0xfee00000-0xfeefffff between 0x0-0xfedfffff and
+ * 0xfef00000-0xffffffffffff)". Empty string when the last failure had none.
+ * Valid until the next failing call in this thread.
+ */
+IOMMUFD_API const char *iommufd_last_error(void);
+
+/*
+ * Describe @err (a negative or positive errno) in iommufd terms into @buf.
+ * Return: 0, or -ERANGE if @buf was too small (it is still terminated).
+ */
+IOMMUFD_API int iommufd_strerror(int err, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Objects and IOAS                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Destroy any iommufd object by ID: -EBUSY while something still uses it. */
+IOMMUFD_API int iommufd_destroy(struct iommufd_ctx *ctx, uint32_t id);
+
+IOMMUFD_API int iommufd_ioas_alloc(struct iommufd_ctx *ctx, uint32_t *ioas_id);
+
+enum iommufd_map_flags {
+	IOMMUFD_MAP_READ = 1 << 0,	/* the device may read the memory */
+	IOMMUFD_MAP_WRITE = 1 << 1,	/* the device may write the memory */
+	IOMMUFD_MAP_FIXED_IOVA = 1 << 2, /* map at *iova, else the kernel picks */
+};
+#define IOMMUFD_MAP_RW (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE)
+
+/**
+ * iommufd_ioas_map() - pin @length bytes at @vaddr and map them into an IOAS.
+ * @iova: in with IOMMUFD_MAP_FIXED_IOVA, the IOVA to map at; out, the IOVA used.
+ *
+ * Return: 0; -EINVAL (misaligned, outside the IOVA ranges, no access flag),
+ * -EEXIST (overlaps a mapping), -ENOMEM (RLIMIT_MEMLOCK), -EFAULT (memory that
+ * cannot be pinned), -ENOSPC (no free IOVA). iommufd_last_error() says which.
+ */
+IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
+				 uint64_t length, uint64_t *iova, unsigned int flags);
+
+/*
+ * Map @length bytes of the file @fd (a memfd) from @offset (IOMMU_IOAS_MAP_FILE).
+ * Return: as iommufd_ioas_map(); -EOPNOTSUPP on kernels before 6.13.
+ */
+IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id, int fd,
+				      uint64_t offset, uint64_t length, uint64_t *iova,
+				      unsigned int flags);
+
+/*
+ * Unmap every mapping inside [iova, iova + length). A range that cuts a
+ * mapping in two fails with -ENOENT/-EINVAL and unmaps nothing.
+ * @unmapped (optional): bytes unmapped.
+ */
+IOMMUFD_API int iommufd_ioas_unmap(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
+				   uint64_t length, uint64_t *unmapped);
+
+/* Unmap everything, including a mapping that ends at the top of the 64-bit space. */
+IOMMUFD_API int iommufd_ioas_unmap_all(struct iommufd_ctx *ctx, uint32_t ioas_id,
+				       uint64_t *unmapped);
+
+/*
+ * Map the pages already pinned at @src_iova in @src_ioas into @dst_ioas
+ * without pinning them again. @dst_iova is in/out as in iommufd_ioas_map();
+ * @flags takes IOMMUFD_MAP_* (READ/WRITE/FIXED_IOVA).
+ */
+IOMMUFD_API int iommufd_ioas_copy(struct iommufd_ctx *ctx, uint32_t dst_ioas_id,
+				  uint64_t *dst_iova, uint32_t src_ioas_id, uint64_t src_iova,
+				  uint64_t length, unsigned int flags);
+
+/* An inclusive IOVA range, [start, last]. */
+struct iommufd_iova_range {
+	uint64_t start;
+	uint64_t last;
+};
+
+/**
+ * iommufd_ioas_iova_ranges() - the IOVAs that can be mapped in an IOAS now.
+ * @ranges: out, a malloc()ed array the caller frees.
+ * @nr: out, its length.
+ * @alignment: out (optional), the IOVA and length alignment every map needs.
+ *
+ * The ranges shrink as devices with reserved regions are attached.
+ */
+IOMMUFD_API int iommufd_ioas_iova_ranges(struct iommufd_ctx *ctx, uint32_t ioas_id,
+					 struct iommufd_iova_range **ranges, size_t *nr,
+					 uint64_t *alignment);
+
+/*
+ * Restrict the IOVAs the kernel may pick (and devices may later reserve) to
+ * @ranges. -EADDRINUSE when a range hits an attached device's reserved region.
+ */
+IOMMUFD_API int iommufd_ioas_allow_iovas(struct iommufd_ctx *ctx, uint32_t ioas_id,
+					 const struct iommufd_iova_range *ranges, size_t nr);
+
+enum iommufd_option_id {
+	/* Object 0 (the fd): 0 = account pinned pages per user, 1 = per process. */
+	IOMMUFD_OPTION_RLIMIT_MODE = 0,
+	/* Object an IOAS: 1 = map with huge pages (default), 0 = 4 KiB only. */
+	IOMMUFD_OPTION_HUGE_PAGES = 1,
+};
+
+IOMMUFD_API int iommufd_option_get(struct iommufd_ctx *ctx, enum iommufd_option_id option,
+				   uint32_t object_id, uint64_t *value);
+IOMMUFD_API int iommufd_option_set(struct iommufd_ctx *ctx, enum iommufd_option_id option,
+				   uint32_t object_id, uint64_t value);
+
+/*
+ * The IOAS the kernel's VFIO compat container (/dev/vfio/vfio opened on
+ * iommufd) uses: get (-ENOENT if none), set, clear.
+ */
+IOMMUFD_API int iommufd_vfio_ioas_get(struct iommufd_ctx *ctx, uint32_t *ioas_id);
+IOMMUFD_API int iommufd_vfio_ioas_set(struct iommufd_ctx *ctx, uint32_t ioas_id);
+IOMMUFD_API int iommufd_vfio_ioas_clear(struct iommufd_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Hardware page tables                                                     */
+/* ------------------------------------------------------------------------ */
+
+enum iommufd_hwpt_flags {
+	IOMMUFD_HWPT_NEST_PARENT = 1 << 0,
+	IOMMUFD_HWPT_DIRTY_TRACKING = 1 << 1,
+	IOMMUFD_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+
+struct iommufd_hwpt_alloc_opts {
+	size_t sz;
+	uint32_t flags;		/* enum iommufd_hwpt_flags */
+	uint32_t fault_id;	/* with IOMMUFD_HWPT_FAULT_ID_VALID */
+	/* Driver data for a nested (user-managed) HWPT, as the uAPI defines it
+	 * for data_type (e.g. IOMMU_HWPT_DATA_VTD_S1); 0 for a paging HWPT. */
+	uint32_t data_type;
+	uint32_t data_len;
+	const void *data;
+};
+
+/*
+ * Allocate a HWPT for device @dev_id on @pt_id (an IOAS for a paging HWPT, a
+ * nest-parent HWPT for a nested one). -EOPNOTSUPP when the IOMMU cannot do
+ * what @opts->flags asks (dirty tracking, nesting).
+ */
+IOMMUFD_API int iommufd_hwpt_alloc(struct iommufd_ctx *ctx, uint32_t dev_id, uint32_t pt_id,
+				   const struct iommufd_hwpt_alloc_opts *opts, uint32_t *hwpt_id);
+
+IOMMUFD_API int iommufd_hwpt_set_dirty_tracking(struct iommufd_ctx *ctx, uint32_t hwpt_id,
+						bool enable);
+
+enum iommufd_dirty_flags {
+	/* Read the bits without clearing them. */
+	IOMMUFD_DIRTY_NO_CLEAR = 1 << 0,
+};
+
+/*
+ * Read (and clear) the dirty bits of [iova, iova + length) at @page_size
+ * granularity into @bitmap: bit n is the page at iova + n * page_size. @iova
+ * must be aligned to @page_size; @bitmap holds length / page_size bits,
+ * rounded up to whole uint64_t.
+ */
+IOMMUFD_API int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ctx *ctx, uint32_t hwpt_id,
+					      uint64_t iova, uint64_t length, uint64_t page_size,
+					      uint64_t *bitmap, unsigned int flags);
+
+/*
+ * Invalidate the caches of a nested HWPT with @nr entries of @entry_len bytes
+ * of the uAPI's @data_type. @nr is in/out: how many were handled.
+ */
+IOMMUFD_API int iommufd_hwpt_invalidate(struct iommufd_ctx *ctx, uint32_t hwpt_id,
+					uint32_t data_type, const void *entries,
+					uint32_t entry_len, uint32_t *nr);
+
+/* Allocate an I/O page fault queue; @fault_fd is owned by the caller. */
+IOMMUFD_API int iommufd_fault_queue_alloc(struct iommufd_ctx *ctx, uint32_t *fault_id,
+					  int *fault_fd);
+
+/* One page fault request as read from a fault queue. */
+struct iommufd_pgfault {
+	uint32_t flags;		/* IOMMU_PGFAULT_FLAGS_* of the uAPI */
+	uint32_t dev_id;
+	uint32_t pasid;
+	uint32_t grpid;
+	uint32_t perm;		/* IOMMU_PGFAULT_PERM_* of the uAPI */
+	uint64_t addr;
+	uint32_t length;
+	uint32_t cookie;
+};
+
+/*
+ * Read up to @max faults from @fault_fd. Return: how many, 0 when none are
+ * pending on a non-blocking fd, or -errno.
+ */
+IOMMUFD_API int iommufd_fault_read(int fault_fd, struct iommufd_pgfault *faults, size_t max);
+
+enum iommufd_fault_response {
+	IOMMUFD_FAULT_RESP_SUCCESS = 0,
+	IOMMUFD_FAULT_RESP_INVALID = 1,
+};
+
+/* Answer the fault group that @cookie names. */
+IOMMUFD_API int iommufd_fault_respond(int fault_fd, uint32_t cookie,
+				      enum iommufd_fault_response code);
+
+/* ------------------------------------------------------------------------ */
+/* Hardware information                                                     */
+/* ------------------------------------------------------------------------ */
+
+enum iommufd_hw_type {
+	IOMMUFD_HW_NONE = 0,
+	IOMMUFD_HW_INTEL_VTD = 1,
+	IOMMUFD_HW_ARM_SMMUV3 = 2,
+};
+
+enum iommufd_hw_caps {
+	IOMMUFD_HW_CAP_DIRTY_TRACKING = 1 << 0,
+	IOMMUFD_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+	IOMMUFD_HW_CAP_PCI_PASID_PRIV = 1 << 2,
+};
+
+struct iommufd_hw_info {
+	uint32_t type;		/* enum iommufd_hw_type */
+	uint64_t capabilities;	/* enum iommufd_hw_caps */
+	union {
+		struct {
+			uint32_t flags;
+			uint64_t cap_reg;
+			uint64_t ecap_reg;
+		} vtd;
+		struct {
+			uint32_t flags;
+			uint32_t idr[6];
+			uint32_t iidr;
+			uint32_t aidr;
+		} smmuv3;
+	};
+};
+
+IOMMUFD_API int iommufd_get_hw_info(struct iommufd_ctx *ctx, uint32_t dev_id,
+				    struct iommufd_hw_info *info);
+
+/* One decoded capability: a register field or flag, by its spec name. */
+struct iommufd_hw_cap {
+	const char *name;	/* e.g. "SAGAW", "NEST", "PASID" */
+	const char *desc;	/* e.g. "supported adjusted guest address widths" */
+	uint64_t value;
+};
+
+/*
+ * Decode @info into at most @max named capabilities. Return: the number there
+ * are (which may exceed @max: call again with more room).
+ */
+IOMMUFD_API int iommufd_hw_info_decode(const struct iommufd_hw_info *info,
+				       struct iommufd_hw_cap *caps, size_t max);
+
+/* ------------------------------------------------------------------------ */
+/* VFIO cdev devices                                                        */
+/* ------------------------------------------------------------------------ */
+
+struct iommufd_device;
+
+/*
+ * The cdev node of a PCI device ("0000:00:02.0") bound to vfio-pci, from
+ * /sys/bus/pci/devices/BDF/vfio-dev/vfioN, checked against the node's
+ * major:minor. -ENODEV when the device is not bound to a VFIO driver.
+ */
+IOMMUFD_API int iommufd_device_cdev_path(const char *bdf, char *buf, size_t len);
+
+/*
+ * Open a device's cdev (a BDF, or a /dev/vfio/devices/vfioN path) and bind it
+ * to @ctx. The device is not attached to anything yet.
+ */
+IOMMUFD_API int iommufd_device_open(struct iommufd_ctx *ctx, const char *name,
+				    struct iommufd_device **ret);
+
+/*
+ * Bind an already open cdev fd. With IOMMUFD_CTX_FD_OWN the device closes it.
+ * The fd may also be bound already (e.g. inherited from a launcher):
+ * then @dev_id must give its ID, else pass 0.
+ */
+IOMMUFD_API int iommufd_device_from_fd(struct iommufd_ctx *ctx, int fd, unsigned int flags,
+				       uint32_t dev_id, struct iommufd_device **ret);
+
+/* Unbind and close. Takes NULL; returns NULL. */
+IOMMUFD_API struct iommufd_device *iommufd_device_close(struct iommufd_device *dev);
+
+IOMMUFD_API uint32_t iommufd_device_id(const struct iommufd_device *dev);
+IOMMUFD_API int iommufd_device_fd(const struct iommufd_device *dev);
+/* The BDF if known ("" otherwise). */
+IOMMUFD_API const char *iommufd_device_name(const struct iommufd_device *dev);
+
+/*
+ * Attach to an IOAS or HWPT; if already attached, atomically replace the
+ * page table. Return: 0; -EINVAL if the domain is incompatible with the device.
+ */
+IOMMUFD_API int iommufd_device_attach(struct iommufd_device *dev, uint32_t pt_id);
+IOMMUFD_API int iommufd_device_detach(struct iommufd_device *dev);
+/* The attached IOAS/HWPT (as given to attach), 0 when detached. */
+IOMMUFD_API uint32_t iommufd_device_pt_id(const struct iommufd_device *dev);
+
+/*
+ * Attach to @ioas_id the way QEMU does: try each HWPT this context already
+ * allocated on that IOAS (EINVAL means incompatible, try the next), else
+ * allocate one with @hwpt_flags (IOMMUFD_HWPT_*). @hwpt_id (optional): the
+ * HWPT the device ended up on.
+ */
+IOMMUFD_API int iommufd_device_attach_auto(struct iommufd_device *dev, uint32_t ioas_id,
+					   uint32_t hwpt_flags, uint32_t *hwpt_id);
+
+/* PCI region and IRQ indexes of vfio-pci. */
+enum iommufd_pci_region {
+	IOMMUFD_PCI_BAR0 = 0,
+	IOMMUFD_PCI_BAR5 = 5,
+	IOMMUFD_PCI_ROM = 6,
+	IOMMUFD_PCI_CONFIG = 7,
+	IOMMUFD_PCI_VGA = 8,
+};
+
+enum iommufd_pci_irq {
+	IOMMUFD_PCI_INTX = 0,
+	IOMMUFD_PCI_MSI = 1,
+	IOMMUFD_PCI_MSIX = 2,
+	IOMMUFD_PCI_ERR = 3,
+	IOMMUFD_PCI_REQ = 4,
+};
+
+struct iommufd_device_info {
+	uint32_t flags;		/* VFIO_DEVICE_FLAGS_* of the uAPI */
+	uint32_t num_regions;
+	uint32_t num_irqs;
+};
+
+IOMMUFD_API int iommufd_device_get_info(struct iommufd_device *dev,
+					struct iommufd_device_info *info);
+
+/* Region flags, the same bits as VFIO_REGION_INFO_FLAG_*. */
+enum iommufd_region_flags {
+	IOMMUFD_REGION_READ = 1 << 0,
+	IOMMUFD_REGION_WRITE = 1 << 1,
+	IOMMUFD_REGION_MMAP = 1 << 2,
+	IOMMUFD_REGION_CAPS = 1 << 3,
+};
+
+struct iommufd_sparse_area {
+	uint64_t offset;	/* within the region */
+	uint64_t size;
+};
+
+#define IOMMUFD_MAX_SPARSE_AREAS 8
+
+struct iommufd_region_info {
+	uint32_t index;
+	uint32_t flags;		/* enum iommufd_region_flags */
+	uint64_t size;
+	uint64_t offset;	/* of the region in the device fd */
+	/* Where the region has a sparse-mmap capability, the parts that may be
+	 * mmap()ed; nr_sparse is 0 when all of it may (with REGION_MMAP). */
+	uint32_t nr_sparse;
+	struct iommufd_sparse_area sparse[IOMMUFD_MAX_SPARSE_AREAS];
+};
+
+IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t index,
+					   struct iommufd_region_info *info);
+
+/* pread/pwrite of a region: return bytes done or -errno. */
+IOMMUFD_API ssize_t iommufd_device_region_read(struct iommufd_device *dev, uint32_t index,
+					       void *buf, size_t len, uint64_t offset);
+IOMMUFD_API ssize_t iommufd_device_region_write(struct iommufd_device *dev, uint32_t index,
+						const void *buf, size_t len, uint64_t offset);
+
+/*
+ * mmap() @len bytes of a region at @offset. -EINVAL (explained) when the
+ * range is not inside an mmap-able part (sparse areas are respected).
+ * Undo with munmap().
+ */
+IOMMUFD_API int iommufd_device_region_mmap(struct iommufd_device *dev, uint32_t index,
+					   uint64_t offset, size_t len, int prot, void **addr);
+
+/* PCI config space access (region IOMMUFD_PCI_CONFIG): bytes done or -errno. */
+IOMMUFD_API ssize_t iommufd_device_config_read(struct iommufd_device *dev, uint64_t offset,
+					       void *buf, size_t len);
+IOMMUFD_API ssize_t iommufd_device_config_write(struct iommufd_device *dev, uint64_t offset,
+						const void *buf, size_t len);
+
+/* Set or clear Bus Master Enable in the PCI command register. */
+IOMMUFD_API int iommufd_device_set_bus_master(struct iommufd_device *dev, bool enable);
+
+struct iommufd_irq_info {
+	uint32_t index;
+	uint32_t flags;		/* VFIO_IRQ_INFO_* of the uAPI */
+	uint32_t count;
+};
+
+IOMMUFD_API int iommufd_device_irq_info(struct iommufd_device *dev, uint32_t index,
+					struct iommufd_irq_info *info);
+
+/*
+ * Deliver vectors [start, start + count) of IRQ @index to @eventfds (-1 leaves
+ * a vector unconnected). Enabling MSI/MSI-X this way also sets the device up.
+ */
+IOMMUFD_API int iommufd_device_irq_enable(struct iommufd_device *dev, uint32_t index,
+					  uint32_t start, uint32_t count, const int *eventfds);
+IOMMUFD_API int iommufd_device_irq_disable(struct iommufd_device *dev, uint32_t index);
+/* Unmask a level-triggered (INTx) interrupt after it was handled. */
+IOMMUFD_API int iommufd_device_irq_unmask(struct iommufd_device *dev, uint32_t index,
+					  uint32_t vector);
+
+/* Function-level reset; -ENOTTY when the device has no reset. */
+IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);
+
+/*
+ * PCI hot reset of the device's bus (cdev form: ownership is proven by the
+ * iommufd, no group fds). -EPERM when other affected devices are not owned
+ * by this iommufd.
+ */
+IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOMMUFD_IOMMUFD_H */

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* IOMMU_GET_HW_INFO: what the IOMMU behind a device reports. */
+#include "internal.h"
+
+/* ARM SMMUv3 reports (type 2) from Linux 6.14 on; its layout, for those kernels. */
+#define HW_INFO_TYPE_ARM_SMMUV3 2
+struct hw_info_arm_smmuv3 {
+	uint32_t flags;
+	uint32_t reserved;
+	uint32_t idr[6];
+	uint32_t iidr;
+	uint32_t aidr;
+};
+
+/* The driver data of every IOMMU type we decode fits here. */
+union hw_info_data {
+	struct iommu_hw_info_vtd vtd;
+	struct hw_info_arm_smmuv3 smmu;
+	uint8_t raw[128];
+};
+
+IOMMUFD_API int iommufd_get_hw_info(struct iommufd_ctx *ctx, uint32_t dev_id,
+				    struct iommufd_hw_info *info)
+{
+	union hw_info_data data = { 0 };
+	struct iommu_hw_info cmd = {
+		.size = (uint32_t)offsetofend(struct iommu_hw_info, out_capabilities),
+		.dev_id = dev_id,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+	int r;
+
+	check_ctx(ctx);
+	check_arg(info);
+	r = xioctl(ctx->fd, IOMMU_GET_HW_INFO, &cmd);
+	if (r == -ENOENT)
+		return iommufd_fail(ctx, r, "hw info: no device with ID %u", dev_id);
+	if (r < 0)
+		return iommufd_fail_errno(ctx, r, "IOMMU_GET_HW_INFO");
+	memset(info, 0, sizeof(*info));
+	info->type = cmd.out_data_type;
+	info->capabilities = cmd.out_capabilities;
+	switch (cmd.out_data_type) {
+	case IOMMU_HW_INFO_TYPE_INTEL_VTD:
+		info->vtd.flags = data.vtd.flags;
+		info->vtd.cap_reg = data.vtd.cap_reg;
+		info->vtd.ecap_reg = data.vtd.ecap_reg;
+		break;
+	case HW_INFO_TYPE_ARM_SMMUV3:
+		info->smmuv3.flags = data.smmu.flags;
+		memcpy(info->smmuv3.idr, data.smmu.idr, sizeof(info->smmuv3.idr));
+		info->smmuv3.iidr = data.smmu.iidr;
+		info->smmuv3.aidr = data.smmu.aidr;
+		break;
+	}
+	return 0;
+}

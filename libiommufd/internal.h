@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Private to libiommufd: the context, error recording and ioctl helpers. */
+#ifndef LIBIOMMUFD_INTERNAL_H
+#define LIBIOMMUFD_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include <iommufd/iommufd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define offsetofend(TYPE, MEMBER) (offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
+
+/* HWPTs this context allocated, for iommufd_device_attach_auto(). */
+struct iommufd_auto_hwpt {
+	uint32_t hwpt_id;
+	uint32_t ioas_id;
+	uint32_t flags;
+};
+
+struct iommufd_ctx {
+	atomic_int refcount;
+	int fd;
+	bool own_fd;
+	pid_t pid;			/* creator: a forked child gets -ECHILD */
+	uint64_t features;		/* bit per enum iommufd_feature */
+	iommufd_log_fn log_fn;
+	void *log_data;
+	pthread_mutex_t lock;		/* guards auto_hwpts */
+	struct iommufd_auto_hwpt *auto_hwpts;
+	size_t nr_auto_hwpts;
+};
+
+/*
+ * Checks at the top of public functions, after systemd's assert_return():
+ * a bad argument is the caller's bug, answered with -EINVAL and an explanation.
+ */
+#define check_arg(expr)                                                                  \
+	do {                                                                             \
+		if (!(expr))                                                             \
+			return iommufd_fail(NULL, -EINVAL, "%s: invalid argument: %s",   \
+					    __func__, #expr);                            \
+	} while (0)
+
+/* A context used in a forked child: its objects belong to the parent. */
+int iommufd_ctx_check(const struct iommufd_ctx *ctx);
+#define check_ctx(ctx)                                                                   \
+	do {                                                                             \
+		int __r;                                                                 \
+		check_arg(ctx);                                                          \
+		__r = iommufd_ctx_check(ctx);                                            \
+		if (__r < 0)                                                             \
+			return __r;                                                      \
+	} while (0)
+
+/*
+ * Record why a call failed: sets this thread's iommufd_last_error() text,
+ * passes it to the context's log function, and returns @err (a -errno) so
+ * that callers can write `return iommufd_fail(ctx, -EINVAL, "...", ...);`.
+ * @ctx may be NULL (no log function then).
+ */
+__attribute__((format(printf, 3, 4)))
+int iommufd_fail(const struct iommufd_ctx *ctx, int err, const char *fmt, ...);
+/* The same for a plain errno with no better words: "<what>: <strerror>". */
+int iommufd_fail_errno(const struct iommufd_ctx *ctx, int err, const char *what);
+/* Forget the last explanation (at the start of an operation that may set one). */
+void iommufd_clear_error(void);
+
+__attribute__((format(printf, 3, 4)))
+void iommufd_log(const struct iommufd_ctx *ctx, enum iommufd_log_level level, const char *fmt,
+		 ...);
+
+/* ioctl() that returns 0/positive or -errno, retrying EINTR. */
+static inline int xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+/* Explain a failed IOAS map in kernel-independent words (error_explain.c). */
+int iommufd_explain_map(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, uint64_t vaddr,
+			uint64_t length, uint64_t iova, unsigned int flags, const char *what);
+
+/* IOVA ranges of an IOAS with no error recorded (ioas.c). */
+int iommufd_ioas_ranges_raw(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			    struct iommufd_iova_range **ranges, size_t *nr, uint64_t *alignment);
+bool iommufd_ioas_exists(struct iommufd_ctx *ctx, uint32_t ioas_id);
+
+/* Remember an auto-domain HWPT (hwpt.c). */
+int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_t ioas_id,
+			      uint32_t flags);
+
+#endif

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# make check: the unit tests, then the VM tests, then one total line.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+# shellcheck disable=SC2086
+"$here/run-suite.sh" unit ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
+"$here/vm/check.sh" 2>&1 | tee -a "$log" || rc=1
+read -r p f s < <(grep -aE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" |
+	awk '{p += $2; f += $4; s += $6} END {print p + 0, f + 0, s + 0}')
+[ "$f" = 0 ] || rc=1
+echo "total: $p passed, $f failed, $s skipped"
+exit $rc

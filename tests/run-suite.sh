@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Run TAP-speaking test programs (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, or
+# the VM harness), pass their output through, and end with one line
+# "SUITE: N passed, N failed, N skipped". A program that crashes or fails
+# without a "not ok" line counts as one failure; exit status 77 as one skip.
+#
+#   tests/run-suite.sh SUITE PROGRAM...
+set -uo pipefail
+suite=$1
+shift
+export CMOCKA_MESSAGE_OUTPUT=TAP
+pass=0 fail=0 skip=0
+for prog in "$@"; do
+	echo "# ---- $prog"
+	out=$(mktemp)
+	"$prog" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -aEc '^ok ' "$out")
+	s=$(grep -aEc '^ok .*# (SKIP|skip)' "$out")
+	f=$(grep -aEc '^not ok ' "$out")
+	rm -f "$out"
+	p=$((p - s))
+	if [ "$rc" = 77 ]; then
+		s=$((s + 1))
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $prog exited with status $rc"
+		f=1
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+done
+echo "$suite: $pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The QEMU edu device (PCI 1234:11e8) as a DMA engine for tests: its DMA
+ * goes through the IOMMU, so a test can see a mapping work and, once it is
+ * gone, see the IOMMU block it.
+ */
+#ifndef TESTS_VM_EDU_H
+#define TESTS_VM_EDU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <iommufd/iommufd.h>
+
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_START		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_DMA_IRQ		0x4
+#define EDU_DMA_IRQ_STATUS	0x100	/* the IRQ status bit a DMA raises */
+/* The device's internal buffer: 4 KiB at this device address. */
+#define EDU_BUF_ADDR		0x40000
+/* QEMU 7.2 aborts the VM on a count of 0 or 4096: keep within 1..4095. */
+#define EDU_DMA_MAX		4095
+
+/* The BDF of the first edu device, or -ENODEV. */
+int edu_find(char *bdf, size_t len);
+
+int edu_read32(struct iommufd_device *dev, uint64_t reg, uint32_t *val);
+int edu_write32(struct iommufd_device *dev, uint64_t reg, uint32_t val);
+int edu_write64(struct iommufd_device *dev, uint64_t reg, uint64_t val);
+
+/*
+ * One DMA of @count bytes between the IOVA @iova and the device buffer at
+ * @buf_off; @to_ram picks the direction. With @irq the device also raises
+ * its interrupt. Waits (polling) until the device says it is done.
+ */
+int edu_dma(struct iommufd_device *dev, uint64_t iova, uint32_t buf_off, uint32_t count,
+	    bool to_ram, bool irq);
+
+/* Lines of the kernel log since the last call that contain @needle. */
+int kmsg_count_new(const char *needle);
+
+#endif
