@@ -37,7 +37,7 @@ static void format_ranges(char *buf, size_t len, const struct iommufd_iova_range
  * The reserved gap between the sorted usable ranges that [iova, last] hits,
  * if any.
  */
-static bool find_reserved_hit(const struct iommufd_iova_range *r, size_t nr, uint64_t iova,
+bool iommufd_find_reserved_gap(const struct iommufd_iova_range *r, size_t nr, uint64_t iova,
 			      uint64_t last, uint64_t *gap_start, uint64_t *gap_last)
 {
 	uint64_t next = 0;	/* the first IOVA not covered so far */
@@ -96,7 +96,7 @@ static int explain_einval(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, ui
 				 "IOAS %u: %s IOVA 0x%" PRIx64 " is not aligned to the IOAS's "
 				 "required alignment 0x%" PRIx64, ioas_id, what, iova, align);
 	} else if ((flags & IOMMUFD_MAP_FIXED_IOVA) &&
-		   find_reserved_hit(ranges, nr, iova, last, &gs, &gl)) {
+		   iommufd_find_reserved_gap(ranges, nr, iova, last, &gs, &gl)) {
 		bool msi = gs <= X86_MSI_LAST && gl >= X86_MSI_START;
 
 		r = iommufd_fail(ctx, err,

@@ -99,6 +99,13 @@ int iommufd_ioas_ranges_raw(struct iommufd_ctx *ctx, uint32_t ioas_id,
 			    struct iommufd_iova_range **ranges, size_t *nr, uint64_t *alignment);
 bool iommufd_ioas_exists(struct iommufd_ctx *ctx, uint32_t ioas_id);
 
+/*
+ * The reserved gap between the sorted usable @ranges that [iova, last] hits,
+ * if any (error_explain.c).
+ */
+bool iommufd_find_reserved_gap(const struct iommufd_iova_range *ranges, size_t nr, uint64_t iova,
+			       uint64_t last, uint64_t *gap_start, uint64_t *gap_last);
+
 /* Remember an auto-domain HWPT (hwpt.c). */
 int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_t ioas_id,
 			      uint32_t flags);

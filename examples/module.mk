@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Short complete programs that show the API; built in CI and run in the VM.
+$(eval $(call program,examples/edu-dma,examples/edu-dma.c,))
+EXAMPLES += $(O)/examples/edu-dma
+VM_TESTS += $(O)/examples/edu-dma
