@@ -38,17 +38,22 @@ static const struct {
 };
 
 /*
- * A NULL argument makes the kernel answer before doing anything: ENOTTY when
- * it has no such ioctl, EFAULT when reading the struct's size faulted. So the
- * probe has no side effects.
+ * Probe with a zeroed struct: its size of 0 is below every command's minimum,
+ * so a kernel that has the ioctl answers EINVAL before doing anything, and
+ * one that lacks it ENOTTY. (A NULL argument would not do: 6.12 reads the
+ * size before it looks the command up, so it would answer EFAULT for every
+ * number inside its table.)
  */
 static uint64_t probe_features(int fd)
 {
 	uint64_t mask = 0;
 
-	for (unsigned int i = 0; i < IOMMUFD_FEAT_COUNT; i++)
-		if (ioctl(fd, features[i].cmd, NULL) < 0 && errno != ENOTTY)
+	for (unsigned int i = 0; i < IOMMUFD_FEAT_COUNT; i++) {
+		uint64_t zero[8] = { 0 };
+
+		if (ioctl(fd, features[i].cmd, zero) < 0 && errno != ENOTTY)
 			mask |= 1ULL << i;
+	}
 	return mask;
 }
 

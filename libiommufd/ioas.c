@@ -119,6 +119,8 @@ IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id,
 	if (flags & IOMMUFD_MAP_FIXED_IOVA)
 		cmd.iova = *iova;
 	r = xioctl(ctx->fd, IOMMUFD_UAPI_IOAS_MAP_FILE, &cmd);
+	if (r == -ENOTTY)
+		return iommufd_fail(ctx, -EOPNOTSUPP, "IOMMU_IOAS_MAP_FILE needs Linux 6.13 or later");
 	if (r < 0)
 		return iommufd_explain_map(ctx, r, ioas_id, offset, length,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *iova : 0, flags,
@@ -159,16 +161,20 @@ IOMMUFD_API int iommufd_ioas_unmap(struct iommufd_ctx *ctx, uint32_t ioas_id, ui
 				    "IOAS %u: unmap range 0x%llx + 0x%llx overflows 64 bits", ioas_id,
 				    (unsigned long long)iova, (unsigned long long)length);
 	r = ioas_unmap_raw(ctx, ioas_id, iova, length, &done);
+	/* The kernel answers ENOENT both for an empty range and for one that cuts a mapping. */
+	if (r == -ENOENT && !iommufd_ioas_exists(ctx, ioas_id))
+		return iommufd_fail(ctx, r, "no IOAS with ID %u", ioas_id);
 	if (r == -ENOENT)
 		return iommufd_fail(ctx, r,
-				    "IOAS %u: nothing is mapped in 0x%llx-0x%llx, or the IOAS does "
-				    "not exist", ioas_id, (unsigned long long)iova,
+				    "IOAS %u: no mapping lies wholly inside 0x%llx-0x%llx: nothing is "
+				    "mapped there, or the range cuts a mapping in two (unmap whole "
+				    "mappings)", ioas_id, (unsigned long long)iova,
 				    (unsigned long long)(iova + length - 1));
 	if (r == -EINVAL)
 		return iommufd_fail(ctx, r,
-				    "IOAS %u: unmap 0x%llx-0x%llx would cut a mapping in two, or is "
-				    "misaligned: unmap whole mappings", ioas_id,
-				    (unsigned long long)iova, (unsigned long long)(iova + length - 1));
+				    "IOAS %u: unmap 0x%llx-0x%llx is not aligned to the IOAS's "
+				    "alignment", ioas_id, (unsigned long long)iova,
+				    (unsigned long long)(iova + length - 1));
 	if (r == -EBUSY)
 		return iommufd_fail(ctx, r,
 				    "IOAS %u: 0x%llx-0x%llx is pinned by an in-kernel access "
@@ -415,8 +421,10 @@ static int vfio_ioas_op(struct iommufd_ctx *ctx, uint16_t op, uint32_t *ioas_id)
 	int r;
 
 	r = xioctl(ctx->fd, IOMMU_VFIO_IOAS, &cmd);
-	if (r == -ENOENT && op == IOMMU_VFIO_IOAS_GET)
+	if (r == -ENODEV && op == IOMMU_VFIO_IOAS_GET)
 		return iommufd_fail(ctx, r, "no compat IOAS is set");
+	if (r == -ENOENT)
+		return iommufd_fail(ctx, r, "no IOAS with ID %u", *ioas_id);
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_VFIO_IOAS");
 	*ioas_id = cmd.ioas_id;

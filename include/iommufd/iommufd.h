@@ -243,7 +243,7 @@ IOMMUFD_API int iommufd_option_set(struct iommufd_ctx *ctx, enum iommufd_option_
 
 /*
  * The IOAS the kernel's VFIO compat container (/dev/vfio/vfio opened on
- * iommufd) uses: get (-ENOENT if none), set, clear.
+ * iommufd) uses: get (-ENODEV while none is set), set, clear.
  */
 IOMMUFD_API int iommufd_vfio_ioas_get(struct iommufd_ctx *ctx, uint32_t *ioas_id);
 IOMMUFD_API int iommufd_vfio_ioas_set(struct iommufd_ctx *ctx, uint32_t ioas_id);
