@@ -53,6 +53,8 @@ UNIT_TESTS  :=
 VM_TESTS    :=
 VM_TESTS_CDEVONLY :=
 VM_TESTS_NOIOMMU  :=
+# Host-side scripts that boot guests themselves (e.g. compat differential runs).
+COMPAT_CHECKS     :=
 MAN_PAGES   :=
 
 all:
@@ -95,7 +97,8 @@ $(O)/libiommufd.pc: libiommufd/libiommufd.pc.in Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 TEST_ENV = UNIT_TESTS="$(UNIT_TESTS)" VM_TESTS="$(VM_TESTS)" \
-	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)"
+	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)" \
+	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)"
 
 check-unit: all
 	$(Q)tests/run-suite.sh unit $(UNIT_TESTS)

@@ -9,6 +9,10 @@ rc=0
 # shellcheck disable=SC2086
 "$here/run-suite.sh" unit ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
 "$here/vm/check.sh" 2>&1 | tee -a "$log" || rc=1
+# Checks that boot their own guests and print their own summary line.
+for c in ${COMPAT_CHECKS:-}; do
+	"$c" 2>&1 | tee -a "$log" || rc=1
+done
 read -r p f s < <(grep -aE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" |
 	awk '{p += $2; f += $4; s += $6} END {print p + 0, f + 0, s + 0}')
 [ "$f" = 0 ] || rc=1

@@ -2,3 +2,15 @@
 # cmocka unit tests of the core library: pure logic, no device access.
 $(eval $(call program,tests/unit/test_core,tests/unit/test_core.c,-lcmocka))
 UNIT_TESTS += $(O)/tests/unit/test_core
+
+# Every public header compiles alone, as C11 and as C++ (user programs do both).
+CXX ?= c++
+HEADER_CHECKS := $(patsubst include/iommufd/%.h,$(O)/tests/headers/%.ok,$(wildcard include/iommufd/*.h))
+$(O)/tests/headers/%.ok: include/iommufd/%.h
+	@mkdir -p $(@D)
+	$(Q)echo '#include <iommufd/$*.h>' | $(CC) -std=c11 -Wall -Wextra -Werror -pedantic \
+		-Iinclude -fsyntax-only -x c -
+	$(Q)echo '#include <iommufd/$*.h>' | $(CXX) -std=c++11 -Wall -Wextra -Werror -pedantic \
+		-Iinclude -fsyntax-only -x c++ -
+	@touch $@
+PROGS += $(HEADER_CHECKS)
