@@ -56,6 +56,8 @@ VM_TESTS_NOIOMMU  :=
 # Host-side scripts that boot guests themselves (e.g. compat differential runs).
 COMPAT_CHECKS     :=
 MAN_PAGES   :=
+# Benchmark programs: each prints its figures and ratios (make bench runs them in the VM).
+BENCHES     :=
 
 all:
 
@@ -109,6 +111,10 @@ check-vm: all
 check: all
 	$(Q)$(TEST_ENV) tests/check.sh
 
+bench: all
+	$(Q)tests/vm/run -- bash -c 'for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done' \
+		| tr -d '\r' | tee $(O)/bench-results.txt
+
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/iommufd $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
@@ -124,7 +130,7 @@ install: all
 clean:
 	rm -rf $(O)
 
-.PHONY: all check check-unit check-vm install clean
+.PHONY: all bench check check-unit check-vm install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -2,3 +2,7 @@
 # libiommufd: the iommufd and VFIO cdev library (libc only).
 LIB_SRCS += $(wildcard libiommufd/*.c)
 -include libiommufd/device.mk
+
+# What the library adds over the raw ioctls (run with make bench).
+$(eval $(call program,bench/bench_core,bench/bench_core.c,))
+BENCHES += $(O)/bench/bench_core
