@@ -79,6 +79,22 @@ __attribute__((format(printf, 3, 4)))
 void iommufd_log(const struct iommufd_ctx *ctx, enum iommufd_log_level level, const char *fmt,
 		 ...);
 
+/* Copy a string, truncating to fit; returns -ERANGE if it had to. */
+static inline int copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (!len)
+		return -ERANGE;
+	if (n >= len) {
+		memcpy(dst, src, len - 1);
+		dst[len - 1] = '\0';
+		return -ERANGE;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
 /* ioctl() that returns 0/positive or -errno, retrying EINTR. */
 static inline int xioctl(int fd, unsigned long req, void *arg)
 {
