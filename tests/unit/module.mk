@@ -14,3 +14,6 @@ $(O)/tests/headers/%.ok: include/iommufd/%.h
 		-Iinclude -fsyntax-only -x c++ -
 	@touch $@
 PROGS += $(HEADER_CHECKS)
+
+$(eval $(call program,tests/unit/test_device_pure,tests/unit/test_device_pure.c,-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_device_pure
