@@ -182,6 +182,7 @@ void th_fail(bool fatal, const char *file, int line, const char *fmt, ...);
 #define EXPECT_EQ(a, b) TH_CMP(false, a, ==, b)
 #define EXPECT_NE(a, b) TH_CMP(false, a, !=, b)
 #define EXPECT_TRUE(a) TH_CMP(false, !!(a), ==, 1)
+#define EXPECT_FALSE(a) TH_CMP(false, !!(a), ==, 0)
 
 /* A libiommufd call that must succeed; on failure shows the library's explanation. */
 #define ASSERT_OK(expr)                                                                   \

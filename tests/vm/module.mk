@@ -16,3 +16,6 @@ $(eval $(call program,tests/vm/test_hwpt_mock,tests/vm/test_hwpt_mock.c tests/vm
 # In 6.12 the IOMMU core probes mock devices with the first IOMMU driver's ops,
 # so mock domains work only in a guest booted without VT-d.
 VM_TESTS_NOIOMMU += $(O)/tests/vm/test_ioas_core $(O)/tests/vm/test_hwpt_mock
+
+$(eval $(call program,tests/vm/test_device,tests/vm/test_device.c tests/vm/edu.c $(VM_HARNESS),))
+VM_TESTS += $(O)/tests/vm/test_device
