@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	struct iommufd_ctx *ctx = NULL;
 	uint64_t iova = BUF_IOVA;
 	uint32_t ioas_id;
-	char bdf[64];
+	char bdf[300];
 	int efd = -1, r, ret = 1;
 	uint8_t *buf;
 

@@ -101,19 +101,27 @@ int edu_dma(struct iommufd_device *dev, uint64_t iova, uint32_t buf_off, uint32_
 	return -ETIMEDOUT;
 }
 
-int kmsg_count_new(const char *needle)
+int kmsg_open(void)
 {
-	static int fd = -1;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	/* /dev/kmsg seeks to the end of the log: only new records follow. */
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int kmsg_count(int fd, const char *needle)
+{
 	char rec[2048];
 	int count = 0;
 	ssize_t n;
 
-	if (fd < 0) {
-		fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-	}
-	/* Each read returns one record; EAGAIN at the end. */
+	/* One record per read; EPIPE when records were overwritten, EAGAIN at the end. */
 	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
 		if (n <= 0)
 			continue;

@@ -46,7 +46,9 @@ int edu_write64(struct iommufd_device *dev, uint64_t reg, uint64_t val);
 int edu_dma(struct iommufd_device *dev, uint64_t iova, uint32_t buf_off, uint32_t count,
 	    bool to_ram, bool irq);
 
-/* Lines of the kernel log since the last call that contain @needle. */
-int kmsg_count_new(const char *needle);
+/* The kernel log from now on: an fd to pass to kmsg_count(), then close. */
+int kmsg_open(void);
+/* Records read from @fd since the last call that contain @needle. */
+int kmsg_count(int fd, const char *needle);
 
 #endif

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The runner behind harness.h: fork per test, timeout, TAP output. */
+#include <dirent.h>
 #include <stdarg.h>
 
 #include "harness.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define LEAK_CHECK() __lsan_do_recoverable_leak_check()
+#else
+#define LEAK_CHECK() 0
+#endif
 
 struct th_result *th_res;
 sigjmp_buf th_abort;
@@ -32,6 +40,21 @@ void th_fail(bool fatal, const char *file, int line, const char *fmt, ...)
 		siglongjmp(th_abort, 1);
 }
 
+static int count_fds(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = -1;	/* the directory's own fd */
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 static bool selected(const char *full, int argc, char **argv)
 {
 	if (argc < 2)
@@ -57,8 +80,21 @@ static int run_one(struct th_test *t, const struct th_variant *v, int num, const
 		return 1;
 	}
 	if (!pid) {
+		int fds = count_fds(), leaked;
+
 		alarm(TEST_TIMEOUT);
 		t->run(th_res, v ? v->data : NULL);
+		/* Teardown closes everything the test opened. */
+		leaked = count_fds() - fds;
+		if (!th_res->failed && !th_res->skipped && leaked > 0) {
+			printf("#   %d file descriptor(s) leaked\n", leaked);
+			th_res->failed = 1;
+		}
+		/* _exit() skips LeakSanitizer's exit check: run it per test. */
+		if (!th_res->failed && !th_res->skipped && LEAK_CHECK()) {
+			printf("#   memory leaked (see the LeakSanitizer report above)\n");
+			th_res->failed = 1;
+		}
 		fflush(stdout);
 		_exit(0);
 	}
