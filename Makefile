@@ -75,7 +75,7 @@ include $(sort $(wildcard */module.mk) $(wildcard tests/*/module.mk))
 
 LIB_OBJS := $(patsubst %.c,$(O)/lib/%.o,$(LIB_SRCS))
 
-all: $(LIB_SO) $(LIB_A) $(O)/libiommufd.pc $(PROGS)
+all: $(LIB_SO) $(LIB_A) $(PROGS)
 
 $(O)/lib/%.o: %.c
 	@mkdir -p $(@D)
@@ -94,9 +94,6 @@ $(LIB_SO): $(LIB_OBJS) libiommufd/libiommufd.map
 		-Wl,--version-script=libiommufd/libiommufd.map -Wl,--no-undefined \
 		-o $@ $(LIB_OBJS)
 	$(Q)ln -sf libiommufd.so.$(SOVERSION) $(O)/libiommufd.so
-
-$(O)/libiommufd.pc: libiommufd/libiommufd.pc.in Makefile
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 TEST_ENV = UNIT_TESTS="$(UNIT_TESTS)" VM_TESTS="$(VM_TESTS)" \
 	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)" \
@@ -122,7 +119,10 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libiommufd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libiommufd.so
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(O)/libiommufd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	# Generated here: PREFIX and LIBDIR are those of this install.
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' libiommufd/libiommufd.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/libiommufd.pc
 	$(INSTALL_EXTRA)
 	for p in $(wildcard Documentation/man/*.[378]); do \
 		s=$${p##*.}; cp -P $$p $(DESTDIR)$(MANDIR)/man$$s/; done
