@@ -8,6 +8,7 @@ trap 'rm -f "$log"' EXIT
 rc=0
 # shellcheck disable=SC2086
 "$here/run-suite.sh" unit ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
+"$here/install-check.sh" 2>&1 | tee -a "$log" || rc=1
 "$here/vm/check.sh" 2>&1 | tee -a "$log" || rc=1
 # Checks that boot their own guests and print their own summary line.
 for c in ${COMPAT_CHECKS:-}; do

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Install into a scratch DESTDIR and use the result as a user would: the
+# exported symbols must be exactly the version map's, the headers and
+# pkg-config file must build and link a program against the shared library,
+# and the man pages must be there. Prints TAP and a summary line.
+set -uo pipefail
+O=${O:-build}
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+n=0 fail=0
+check() {
+	n=$((n + 1))
+	if "$@" >/tmp/install-check.$$ 2>&1; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		sed 's/^/#   /' /tmp/install-check.$$
+		fail=$((fail + 1))
+	fi
+	rm -f /tmp/install-check.$$
+}
+
+desc="make install PREFIX=/opt/iommufd DESTDIR=..."
+check make -s install O="$O" PREFIX=/opt/iommufd DESTDIR="$dest"
+
+desc="soname is libiommufd.so.0"
+check bash -c "readelf -d '$dest/opt/iommufd/lib/libiommufd.so.0' | grep -q 'SONAME.*libiommufd.so.0'"
+
+desc="exported symbols are exactly the version map's"
+check bash -c "diff <(nm -D --defined-only '$dest/opt/iommufd/lib/libiommufd.so.0' | awk '\$2 == \"T\" {sub(/@.*/, \"\", \$3); print \$3}' | sort) \
+	<(grep -oE '^[[:space:]]+iommufd_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;' | sort)"
+
+desc="every exported symbol carries the LIBIOMMUFD_0.1 version"
+check bash -c "! nm -D --defined-only '$dest/opt/iommufd/lib/libiommufd.so.0' | awk '\$2 == \"T\"' | grep -v '@@LIBIOMMUFD_0.1'"
+
+desc="a program builds and runs against the installed library via pkg-config"
+check bash -c "
+	export PKG_CONFIG_SYSROOT_DIR='$dest' PKG_CONFIG_LIBDIR='$dest/opt/iommufd/lib/pkgconfig'
+	printf '#include <iommufd/iommufd.h>\n#include <stdio.h>\nint main(void) { char b[128]; iommufd_strerror(-16, b, sizeof(b)); puts(b); return 0; }\n' > '$dest/t.c'
+	cc '$dest/t.c' -o '$dest/t' \$(pkg-config --cflags --libs libiommufd) -Wl,-rpath,'$dest/opt/iommufd/lib'
+	'$dest/t' | grep -q 'still in use'"
+
+desc="every exported function has a man page, and pages render without warnings"
+check bash -c "
+	for s in \$(grep -oE '^[[:space:]]+iommufd_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;'); do
+		[ -f Documentation/man/\$s.3 ] || { echo \"no page for \$s\"; exit 1; }
+	done
+	for f in Documentation/man/*.[378]; do
+		grep -q '^\.so ' \$f && continue
+		out=\$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww \$f 2>&1 >/dev/null)
+		[ -z \"\$out\" ] || { echo \"\$f: \$out\"; exit 1; }
+	done"
+
+desc="man pages are installed"
+check bash -c "ls '$dest/opt/iommufd/share/man/man7/libiommufd.7' '$dest/opt/iommufd/share/man/man3/iommufd_ioas_map.3'"
+
+echo "install: $((n - fail)) passed, $fail failed, 0 skipped"
+[ $fail = 0 ]
