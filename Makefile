@@ -97,7 +97,7 @@ $(LIB_SO): $(LIB_OBJS) libiommufd/libiommufd.map
 
 TEST_ENV = UNIT_TESTS="$(UNIT_TESTS)" VM_TESTS="$(VM_TESTS)" \
 	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)" \
-	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)"
+	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)" SANITIZE="$(SANITIZE)"
 
 check-unit: all
 	$(Q)tests/run-suite.sh unit $(UNIT_TESTS)

@@ -6,6 +6,8 @@
 # and the man pages must be there. Prints TAP and a summary line.
 set -uo pipefail
 O=${O:-build}
+# A sanitizer build installs an instrumented library: its users need the runtime too.
+san=${SANITIZE:+-fsanitize=address,undefined}
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 n=0 fail=0
@@ -38,7 +40,7 @@ desc="a program builds and runs against the installed library via pkg-config"
 check bash -c "
 	export PKG_CONFIG_SYSROOT_DIR='$dest' PKG_CONFIG_LIBDIR='$dest/opt/iommufd/lib/pkgconfig'
 	printf '#include <iommufd/iommufd.h>\n#include <stdio.h>\nint main(void) { char b[128]; iommufd_strerror(-16, b, sizeof(b)); puts(b); return 0; }\n' > '$dest/t.c'
-	cc '$dest/t.c' -o '$dest/t' \$(pkg-config --cflags --libs libiommufd) -Wl,-rpath,'$dest/opt/iommufd/lib'
+	cc $san '$dest/t.c' -o '$dest/t' \$(pkg-config --cflags --libs libiommufd) -Wl,-rpath,'$dest/opt/iommufd/lib'
 	'$dest/t' | grep -q 'still in use'"
 
 desc="every exported function has a man page, and pages render without warnings"
