@@ -150,6 +150,7 @@ IOMMUFD_API struct iommufd_ctx *iommufd_ctx_unref(struct iommufd_ctx *ctx)
 	/* Closing the fd destroys every object it made. */
 	if (ctx->own_fd)
 		close(ctx->fd);
+	iommufd_record_free(ctx);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->auto_hwpts);
 	free(ctx);

@@ -186,6 +186,27 @@ static int explain_efault(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, ui
 			    vaddr, vaddr + length - 1, vma);
 }
 
+static int explain_eexist(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, uint64_t iova,
+			  uint64_t length, const char *what)
+{
+	uint64_t fi, fl, fv;
+
+	if (!iommufd_record_find(ctx, ioas_id, iova, iova + length - 1, &fi, &fl, &fv))
+		return iommufd_fail(ctx, err,
+				    "IOAS %u: %s at IOVA 0x%" PRIx64 "-0x%" PRIx64 " overlaps an "
+				    "existing mapping (not made through this context)", ioas_id,
+				    what, iova, iova + length - 1);
+	if (fv)
+		return iommufd_fail(ctx, err,
+				    "IOAS %u: %s at IOVA 0x%" PRIx64 "-0x%" PRIx64 " overlaps the "
+				    "existing mapping 0x%" PRIx64 "-0x%" PRIx64 " (of memory at 0x%"
+				    PRIx64 ")", ioas_id, what, iova, iova + length - 1, fi, fl, fv);
+	return iommufd_fail(ctx, err,
+			    "IOAS %u: %s at IOVA 0x%" PRIx64 "-0x%" PRIx64 " overlaps the existing "
+			    "mapping 0x%" PRIx64 "-0x%" PRIx64, ioas_id, what, iova,
+			    iova + length - 1, fi, fl);
+}
+
 int iommufd_explain_map(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, uint64_t vaddr,
 			uint64_t length, uint64_t iova, unsigned int flags, const char *what)
 {
@@ -193,9 +214,7 @@ int iommufd_explain_map(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, uint
 	case -EINVAL:
 		return explain_einval(ctx, err, ioas_id, vaddr, length, iova, flags, what);
 	case -EEXIST:
-		return iommufd_fail(ctx, err,
-				    "IOAS %u: %s at IOVA 0x%" PRIx64 "-0x%" PRIx64 " overlaps an "
-				    "existing mapping", ioas_id, what, iova, iova + length - 1);
+		return explain_eexist(ctx, err, ioas_id, iova, length, what);
 	case -ENOENT:
 		return iommufd_fail(ctx, err, "no IOAS with ID %u", ioas_id);
 	case -ENOSPC:

@@ -35,9 +35,11 @@ struct iommufd_ctx {
 	uint64_t features;		/* bit per enum iommufd_feature */
 	iommufd_log_fn log_fn;
 	void *log_data;
-	pthread_mutex_t lock;		/* guards auto_hwpts */
+	pthread_mutex_t lock;		/* guards auto_hwpts and records */
 	struct iommufd_auto_hwpt *auto_hwpts;
 	size_t nr_auto_hwpts;
+	struct ioas_record *records;	/* mapping_record.c */
+	size_t nr_records;
 };
 
 /*
@@ -121,6 +123,21 @@ bool iommufd_ioas_exists(struct iommufd_ctx *ctx, uint32_t ioas_id);
  */
 bool iommufd_find_reserved_gap(const struct iommufd_iova_range *ranges, size_t nr, uint64_t iova,
 			       uint64_t last, uint64_t *gap_start, uint64_t *gap_last);
+
+/*
+ * The mappings made through this context, per IOAS (mapping_record.c), so
+ * that EEXIST can name the one a map hit. Best effort: a mapping made with a
+ * raw ioctl on the fd is not known.
+ */
+void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
+			uint64_t length, uint64_t vaddr);
+void iommufd_record_remove(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
+			   uint64_t last);
+void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id);
+void iommufd_record_free(struct iommufd_ctx *ctx);
+bool iommufd_record_find(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
+			 uint64_t last, uint64_t *found_iova, uint64_t *found_last,
+			 uint64_t *found_vaddr);
 
 /* Remember an auto-domain HWPT (hwpt.c). */
 int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_t ioas_id,

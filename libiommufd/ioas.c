@@ -26,6 +26,8 @@ IOMMUFD_API int iommufd_destroy(struct iommufd_ctx *ctx, uint32_t id)
 		return iommufd_fail(ctx, r, "no object with ID %u", id);
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_DESTROY");
+	/* IDs are reused: forget what an IOAS of this ID had mapped. */
+	iommufd_record_drop(ctx, id);
 	return 0;
 }
 
@@ -77,6 +79,7 @@ IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *iova : 0, flags,
 					   "map");
 	*iova = cmd.iova;
+	iommufd_record_add(ctx, ioas_id, cmd.iova, length, (uintptr_t)vaddr);
 	return 0;
 }
 
@@ -126,6 +129,7 @@ IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *iova : 0, flags,
 					   "map file");
 	*iova = cmd.iova;
+	iommufd_record_add(ctx, ioas_id, cmd.iova, length, 0);
 	return 0;
 }
 
@@ -182,6 +186,7 @@ IOMMUFD_API int iommufd_ioas_unmap(struct iommufd_ctx *ctx, uint32_t ioas_id, ui
 				    (unsigned long long)iova, (unsigned long long)(iova + length - 1));
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_IOAS_UNMAP");
+	iommufd_record_remove(ctx, ioas_id, iova, iova + length - 1);
 	if (unmapped)
 		*unmapped = done;
 	return 0;
@@ -205,6 +210,7 @@ IOMMUFD_API int iommufd_ioas_unmap_all(struct iommufd_ctx *ctx, uint32_t ioas_id
 		r = 0;	/* nothing was mapped */
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_IOAS_UNMAP (all)");
+	iommufd_record_drop(ctx, ioas_id);
 	if (unmapped)
 		*unmapped = done;
 	return 0;
@@ -243,6 +249,7 @@ IOMMUFD_API int iommufd_ioas_copy(struct iommufd_ctx *ctx, uint32_t dst_ioas_id,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *dst_iova : 0, flags,
 					   "copy");
 	*dst_iova = cmd.dst_iova;
+	iommufd_record_add(ctx, dst_ioas_id, cmd.dst_iova, length, 0);
 	return 0;
 }
 

@@ -225,6 +225,16 @@ TEST_F(dev, bar_mmap_and_registers)
 	ASSERT_EXPLAINS("cannot be mmap()ed");
 	ASSERT_ERR(EINVAL, iommufd_device_region_read(self->dev, IOMMUFD_PCI_BAR0, &v, 4,
 						      1 << 20));
+
+	/* A BAR mapping is device memory (PFNMAP): iommufd cannot pin it. */
+	ASSERT_OK(iommufd_device_attach(self->dev, self->ioas_id));
+	ASSERT_OK(iommufd_device_region_mmap(self->dev, IOMMUFD_PCI_BAR0, 0, PAGE, PROT_READ, &p));
+	ASSERT_ERR(EFAULT, iommufd_ioas_map(self->ctx, self->ioas_id, p, PAGE,
+					    &(uint64_t){ 0x100000 },
+					    IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	ASSERT_EXPLAINS("cannot be pinned");
+	ASSERT_EXPLAINS("/dev/vfio/devices/vfio");
+	munmap(p, PAGE);
 	ASSERT_ERR(EINVAL, iommufd_device_region_info(self->dev, 42, &ri));
 }
 

@@ -110,14 +110,31 @@ TEST_F(ioas, area)
 				     self->base + 15 * PAGE));
 	ASSERT_ERR(EEXIST, map_fixed(self->ctx, self->ioas_id, self->buf, 3 * PAGE,
 				     self->base + 15 * PAGE));
-	ASSERT_EXPLAINS("overlaps an existing mapping");
-	ASSERT_EXPLAINS("0x100f000-0x1011fff");
+	/* The library names the mapping that was hit, and the memory behind it. */
+	ASSERT_EXPLAINS("map at IOVA 0x100f000-0x1011fff overlaps the existing mapping "
+			"0x1010000-0x1011fff (of memory at 0x");
+
+	/* Copies are recorded too; unmapped ranges are forgotten. */
+	ASSERT_OK(iommufd_ioas_copy(self->ctx, self->ioas_id, &(uint64_t){ self->base + 32 * PAGE },
+				    self->ioas_id, self->base + 16 * PAGE, 2 * PAGE,
+				    IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	ASSERT_ERR(EEXIST, map_fixed(self->ctx, self->ioas_id, self->buf, PAGE,
+				     self->base + 33 * PAGE));
+	ASSERT_EXPLAINS("overlaps the existing mapping 0x1020000-0x1021fff");
+	ASSERT_OK(iommufd_ioas_unmap(self->ctx, self->ioas_id, self->base + 32 * PAGE, 2 * PAGE,
+				     NULL));
+	ASSERT_OK(map_fixed(self->ctx, self->ioas_id, self->buf, PAGE, self->base + 33 * PAGE));
+	ASSERT_OK(iommufd_ioas_unmap(self->ctx, self->ioas_id, self->base + 33 * PAGE, PAGE,
+				     NULL));
 
 	ASSERT_OK(iommufd_ioas_unmap_all(self->ctx, self->ioas_id, &done));
 	ASSERT_EQ(done, 2 * PAGE);
+
 	/* Unmapping all of an empty IOAS succeeds. */
 	ASSERT_OK(iommufd_ioas_unmap_all(self->ctx, self->ioas_id, &done));
 	ASSERT_EQ(done, 0);
+	/* Nothing is remembered after unmapping all: the same range maps again. */
+	ASSERT_OK(map_fixed(self->ctx, self->ioas_id, self->buf, 2 * PAGE, self->base + 16 * PAGE));
 }
 
 TEST_F(ioas, unmap_fully_contained_areas)
