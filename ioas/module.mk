@@ -4,3 +4,8 @@ LIB_SRCS += $(wildcard ioas/*.c)
 
 $(eval $(call program,tests/unit/test_ioas_alloc,tests/unit/test_ioas_alloc.c,-lcmocka))
 UNIT_TESTS += $(O)/tests/unit/test_ioas_alloc
+$(eval $(call program,tests/unit/test_ioas_tracker,tests/unit/test_ioas_tracker.c,-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_ioas_tracker
+
+$(eval $(call program,tests/vm/test_ioas,tests/vm/test_ioas.c tests/vm/edu.c tests/vm/harness.c,))
+VM_TESTS += $(O)/tests/vm/test_ioas
