@@ -58,6 +58,7 @@ COMPAT_CHECKS     :=
 MAN_PAGES   :=
 # Benchmark programs: each prints its figures and ratios (make bench runs them in the VM).
 BENCHES     :=
+BENCHES_HOST :=
 
 all:
 
@@ -109,8 +110,9 @@ check: all
 	$(Q)$(TEST_ENV) tests/check.sh
 
 bench: all
-	$(Q)tests/vm/run -- bash -c 'for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done' \
-		| tr -d '\r' | tee $(O)/bench-results.txt
+	$(Q){ for b in $(BENCHES_HOST); do echo "== $$b (host)"; $$b || exit 1; done; \
+	  tests/vm/run -- bash -c 'for b in $(BENCHES); do echo "== $$b (guest)"; $$b || exit 1; done' \
+		| tr -d '\r'; } | tee $(O)/bench-results.txt
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/iommufd $(DESTDIR)$(BINDIR) \

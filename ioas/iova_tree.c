@@ -6,7 +6,7 @@
 
 #include "iova_tree.h"
 
-#define CHUNK_SHIFT 12
+#define CHUNK_SHIFT IOVA_CHUNK_SHIFT
 #define CHUNK_NODES (1u << CHUNK_SHIFT)
 
 #define N(i) iova_node(t, i)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #define IOVA_NIL 0u
+/* 1024 nodes (56 KiB) a chunk: little unused tail at any size. */
+#define IOVA_CHUNK_SHIFT 10
 
 struct iova_node {
 	uint64_t lo, hi;		/* the range, inclusive pfns */
@@ -50,7 +52,7 @@ void iova_tree_destroy(struct iova_tree *t);
 
 static inline struct iova_node *iova_node(const struct iova_tree *t, uint32_t i)
 {
-	return &t->chunks[i >> 12][i & 4095];
+	return &t->chunks[i >> IOVA_CHUNK_SHIFT][i & ((1u << IOVA_CHUNK_SHIFT) - 1)];
 }
 
 /* Insert [lo, hi]: -EEXIST if it overlaps a range, -ENOMEM. */

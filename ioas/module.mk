@@ -9,3 +9,7 @@ UNIT_TESTS += $(O)/tests/unit/test_ioas_tracker
 
 $(eval $(call program,tests/vm/test_ioas,tests/vm/test_ioas.c tests/vm/edu.c tests/vm/harness.c,))
 VM_TESTS += $(O)/tests/vm/test_ioas
+
+# Pure logic: benchmarked on the host.
+$(eval $(call program,bench/bench_iova,bench/bench_iova.c,))
+BENCHES_HOST += $(O)/bench/bench_iova
