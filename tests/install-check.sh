@@ -31,7 +31,7 @@ check bash -c "readelf -d '$dest/opt/iommufd/lib/libiommufd.so.0' | grep -q 'SON
 
 desc="exported symbols are exactly the version map's"
 check bash -c "diff <(nm -D --defined-only '$dest/opt/iommufd/lib/libiommufd.so.0' | awk '\$2 == \"T\" {sub(/@.*/, \"\", \$3); print \$3}' | sort) \
-	<(grep -oE '^[[:space:]]+iommufd_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;' | sort)"
+	<(grep -oE '^[[:space:]]+(iommufd|ioas)_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;' | sort)"
 
 desc="every exported symbol carries the LIBIOMMUFD_0.1 version"
 check bash -c "! nm -D --defined-only '$dest/opt/iommufd/lib/libiommufd.so.0' | awk '\$2 == \"T\"' | grep -v '@@LIBIOMMUFD_0.1'"
@@ -45,7 +45,7 @@ check bash -c "
 
 desc="every exported function has a man page, and pages render without warnings"
 check bash -c "
-	for s in \$(grep -oE '^[[:space:]]+iommufd_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;'); do
+	for s in \$(grep -oE '^[[:space:]]+(iommufd|ioas)_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;'); do
 		[ -f Documentation/man/\$s.3 ] || { echo \"no page for \$s\"; exit 1; }
 	done
 	for f in Documentation/man/*.[378]; do
