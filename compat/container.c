@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The emulated VFIO container. The dispatch mirrors the kernel's
+ * iommufd_vfio_ioctl() (drivers/iommu/iommufd/vfio_compat.c): one function
+ * per container ioctl, named after the kernel's, but the semantics, argument
+ * checks and their order are those of the native type1 driver
+ * (drivers/vfio/vfio_iommu_type1.c), because that is what programs were
+ * written against. The map path, iommufd_vfio_map_dma(), ends in libiommufd's
+ * IOAS map at a fixed IOVA, where the kernel's ends in iopt_map_user_pages().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+
+struct compat_dma {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t vaddr;
+	bool vaddr_invalid;
+};
+
+#define MIN_PGSIZE(c) ((c)->pgsize_bitmap & -(c)->pgsize_bitmap)
+/* type1's DIRTY_BITMAP_SIZE_MAX: bytes for INT_MAX pages. */
+#define DIRTY_BITMAP_SIZE_MAX ((((uint64_t)INT32_MAX + 63) & ~63ULL) / 8)
+
+static int cmp_dma(const void *a, const void *b)
+{
+	const struct compat_dma *x = a, *y = b;
+
+	if (x->iova + x->size - 1 < y->iova)
+		return -1;
+	if (x->iova > y->iova + y->size - 1)
+		return 1;
+	return 0;
+}
+
+/*
+ * vfio_find_dma(): any mapping overlapping [start, last]. Inclusive bounds:
+ * a range reaching 2^64 - 1 has no size that fits in 64 bits.
+ */
+static struct compat_dma *find_dma(struct compat_container *c, uint64_t start, uint64_t last)
+{
+	struct compat_dma key = { .iova = start, .size = last - start + 1 };
+	void *hit;
+
+	if (!key.size) {	/* all of the 64-bit space: split the key */
+		key.size = 1ULL << 63;
+		hit = tfind(&key, &c->dmas, cmp_dma);
+		if (!hit) {
+			key.iova = 1ULL << 63;
+			hit = tfind(&key, &c->dmas, cmp_dma);
+		}
+	} else {
+		hit = tfind(&key, &c->dmas, cmp_dma);
+	}
+	return hit ? *(struct compat_dma **)hit : NULL;
+}
+
+/* The lowest mapping overlapping [start, last], walking down from any overlap. */
+static struct compat_dma *first_dma(struct compat_container *c, uint64_t start, uint64_t last)
+{
+	struct compat_dma *d = find_dma(c, start, last), *lower;
+
+	while (d && d->iova > start) {
+		lower = find_dma(c, start, d->iova - 1);
+		if (!lower)
+			break;
+		d = lower;
+	}
+	return d;
+}
+
+static void remove_dma(struct compat_container *c, struct compat_dma *d)
+{
+	tdelete(d, &c->dmas, cmp_dma);
+	c->dma_count--;
+	free(d);
+}
+
+static int iommufd_vfio_check_extension(struct compat_container *c, unsigned long type)
+{
+	switch (type) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_TYPE1_NESTING_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	case VFIO_UPDATE_VADDR:
+		/* type1 answers it only once an IOMMU is set. */
+		return c->iommu_set;
+	default:
+		return 0;
+	}
+}
+
+static int iommufd_vfio_set_iommu(struct compat_container *c, unsigned long type)
+{
+	if (c->iommu_set || !c->nr_groups)
+		return -EINVAL;
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU &&
+	    type != VFIO_TYPE1_NESTING_IOMMU)
+		return -ENODEV;
+	/* Attach every group's devices now, as type1 attaches groups to its domain. */
+	for (int i = 0; i < c->nr_groups; i++) {
+		int r = compat_group_bind(c->groups[i]);
+
+		if (r < 0)
+			return r;
+	}
+	c->v2 = type != VFIO_TYPE1_IOMMU;
+	c->iommu_set = true;
+	compat_trace("VFIO_SET_IOMMU(%s) -> IOAS %u", c->v2 ? "TYPE1v2" : "TYPE1", c->ioas_id);
+	return 0;
+}
+
+/*
+ * Append one capability to a growing chain, padded to 8 bytes as VFIO's
+ * vfio_info_cap_add() pads them; next offsets are fixed up later.
+ */
+static int add_cap(uint8_t **buf, size_t *len, const void *cap, size_t size)
+{
+	size_t padded = (size + 7) & ~(size_t)7;
+	uint8_t *tmp = realloc(*buf, *len + padded);
+
+	if (!tmp)
+		return -ENOMEM;
+	memset(tmp + *len, 0, padded);
+	memcpy(tmp + *len, cap, size);
+	*buf = tmp;
+	*len += padded;
+	return 0;
+}
+
+static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
+{
+	struct vfio_iommu_type1_info info = { 0 };
+	size_t minsz = offsetofend_(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_iommu_type1_info_cap_migration mig = {
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, .version = 1 },
+		.pgsize_bitmap = MIN_PGSIZE(c),
+		.max_dirty_bitmap_size = DIRTY_BITMAP_SIZE_MAX,
+	};
+	struct vfio_iommu_type1_info_dma_avail avail = {
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
+		.avail = c->dma_limit - c->dma_count,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range *iovas;
+	struct iommufd_iova_range *ranges;
+	size_t nr, caps_len = 0, iovas_len, offs[3], n = 0;
+	uint8_t *caps = NULL;
+	int r;
+
+	memcpy(&info, arg, minsz);
+	if (info.argsz < minsz)
+		return -EINVAL;
+	minsz = info.argsz < sizeof(info) ? info.argsz : sizeof(info);
+	info.flags = VFIO_IOMMU_INFO_PGSIZES;
+	info.iova_pgsizes = c->pgsize_bitmap;
+
+	r = iommufd_ioas_iova_ranges(c->ctx, c->ioas_id, &ranges, &nr, NULL);
+	if (r < 0)
+		return r;
+	iovas_len = sizeof(*iovas) + nr * sizeof(iovas->iova_ranges[0]);
+	iovas = calloc(1, iovas_len);
+	if (!iovas) {
+		free(ranges);
+		return -ENOMEM;
+	}
+	iovas->header = (struct vfio_info_cap_header){ .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+						       .version = 1 };
+	iovas->nr_iovas = nr;
+	for (size_t i = 0; i < nr; i++) {
+		iovas->iova_ranges[i].start = ranges[i].start;
+		iovas->iova_ranges[i].end = ranges[i].last;
+	}
+	free(ranges);
+	/* In type1's order: migration, DMA available, IOVA ranges. */
+	offs[n++] = caps_len;
+	r = add_cap(&caps, &caps_len, &mig, sizeof(mig));
+	offs[n++] = caps_len;
+	if (!r)
+		r = add_cap(&caps, &caps_len, &avail, sizeof(avail));
+	offs[n++] = caps_len;
+	if (!r)
+		r = add_cap(&caps, &caps_len, iovas, iovas_len);
+	free(iovas);
+	if (r < 0) {
+		free(caps);
+		return r;
+	}
+	info.flags |= VFIO_IOMMU_INFO_CAPS;
+	if (info.argsz < sizeof(info) + caps_len) {
+		info.argsz = sizeof(info) + caps_len;
+	} else {
+		/* Offsets count from the start of the info struct. */
+		for (size_t i = 0; i < n; i++) {
+			struct vfio_info_cap_header *h = (void *)(caps + offs[i]);
+
+			h->next = i + 1 < n ? sizeof(info) + offs[i + 1] : 0;
+		}
+		memcpy((uint8_t *)arg + sizeof(info), caps, caps_len);
+		info.cap_offset = sizeof(info);
+	}
+	free(caps);
+	memcpy(arg, &info, minsz);
+	return 0;
+}
+
+/* The ranges a container may map: type1's vfio_iommu_iova_dma_valid(). */
+static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last)
+{
+	struct iommufd_iova_range *r;
+	bool ok = false;
+	size_t nr;
+
+	if (iommufd_ioas_iova_ranges(c->ctx, c->ioas_id, &r, &nr, NULL) < 0)
+		return false;
+	if (!nr)
+		ok = true;	/* type1: an empty list allows everything */
+	for (size_t i = 0; i < nr; i++)
+		if (start >= r[i].start && last <= r[i].last)
+			ok = true;
+	free(r);
+	return ok;
+}
+
+static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
+{
+	struct vfio_iommu_type1_dma_map map;
+	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_map, size);
+	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | VFIO_DMA_MAP_FLAG_VADDR;
+	bool set_vaddr;
+	unsigned int prot = 0;
+	uint64_t pgsize, iova;
+	struct compat_dma *d;
+	int r;
+
+	memcpy(&map, arg, minsz);
+	if (map.argsz < minsz || map.flags & ~mask)
+		return -EINVAL;
+	/* vfio_dma_do_map(), check by check. */
+	set_vaddr = map.flags & VFIO_DMA_MAP_FLAG_VADDR;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMUFD_MAP_WRITE;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMUFD_MAP_READ;
+	if ((prot && set_vaddr) || (!prot && !set_vaddr))
+		return -EINVAL;
+	pgsize = MIN_PGSIZE(c);
+	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1))
+		return -EINVAL;
+	if (map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr)
+		return -EINVAL;
+	d = find_dma(c, map.iova, map.iova + map.size - 1);
+	if (set_vaddr) {
+		/* VFIO_UPDATE_VADDR: the same pages at a new address in this process. */
+		if (!d || !d->vaddr_invalid || d->iova != map.iova || d->size != map.size)
+			return -EINVAL;
+		d->vaddr = map.vaddr;
+		d->vaddr_invalid = false;
+		return 0;
+	}
+	if (d)
+		return -EEXIST;
+	if (c->dma_count >= c->dma_limit)
+		return -ENOSPC;
+	if (!iova_valid(c, map.iova, map.iova + map.size - 1))
+		return -EINVAL;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	*d = (struct compat_dma){ .iova = map.iova, .size = map.size, .vaddr = map.vaddr };
+	iova = map.iova;
+	r = iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)map.vaddr, map.size, &iova,
+			     prot | IOMMUFD_MAP_FIXED_IOVA);
+	if (r < 0) {
+		compat_trace("  IOMMU_IOAS_MAP failed: %s", iommufd_last_error());
+		free(d);
+		return r;
+	}
+	if (!tsearch(d, &c->dmas, cmp_dma)) {
+		iommufd_ioas_unmap(c->ctx, c->ioas_id, map.iova, map.size, NULL);
+		free(d);
+		return -ENOMEM;
+	}
+	c->dma_count++;
+	compat_trace("  -> IOMMU_IOAS_MAP IOAS %u IOVA 0x%" PRIx64 " length 0x%" PRIx64, c->ioas_id,
+		     (uint64_t)map.iova, (uint64_t)map.size);
+	return 0;
+}
+
+/* type1's vfio_dma_do_unmap() over the recorded mappings, then the kernel. */
+static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unmap *unmap)
+{
+	bool all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
+	bool invalidate = unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR;
+	uint64_t pgsize = MIN_PGSIZE(c), iova = unmap->iova, size = unmap->size;
+	uint64_t unmapped = 0, last;
+	struct compat_dma *d;
+	int r = -EINVAL;
+
+	unmap->size = 0;
+	if (iova & (pgsize - 1))
+		return r;
+	if (all) {
+		if (iova || size)
+			return r;
+		size = UINT64_MAX;
+	} else if (!size || size & (pgsize - 1) || iova + size - 1 < iova) {
+		return r;
+	}
+	last = all ? UINT64_MAX : iova + size - 1;
+	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) && !c->dirty_tracking)
+		return r;
+	/* v2: a range that would bisect a mapping fails and removes nothing. */
+	if (c->v2 && !all) {
+		d = find_dma(c, iova, iova);
+		if (d && d->iova != iova)
+			return r;
+		d = find_dma(c, last, last);
+		if (d && d->iova + d->size != iova + size)
+			return r;
+	}
+	r = 0;
+	while ((d = first_dma(c, iova, last))) {
+		/* v1: nothing from a mapping the range starts inside. */
+		if (!c->v2 && iova > d->iova)
+			break;
+		if (invalidate) {
+			if (d->vaddr_invalid) {
+				r = -EINVAL;
+				unmapped = 0;
+				break;
+			}
+			d->vaddr_invalid = true;
+			unmapped += d->size;
+			/* move past this one */
+			if (d->iova + d->size - 1 >= last)
+				break;
+			iova = d->iova + d->size;
+			continue;
+		}
+		r = iommufd_ioas_unmap(c->ctx, c->ioas_id, d->iova, d->size, NULL);
+		if (r < 0)
+			break;
+		compat_trace("  -> IOMMU_IOAS_UNMAP IOAS %u IOVA 0x%" PRIx64 " length 0x%" PRIx64,
+			     c->ioas_id, d->iova, d->size);
+		unmapped += d->size;
+		remove_dma(c, d);
+	}
+	unmap->size = unmapped;
+	return r;
+}
+
+static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
+{
+	struct vfio_iommu_type1_dma_unmap unmap;
+	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_unmap, size);
+	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_VADDR |
+			VFIO_DMA_UNMAP_FLAG_ALL;
+	int r;
+
+	memcpy(&unmap, arg, minsz);
+	if (unmap.argsz < minsz || unmap.flags & ~mask)
+		return -EINVAL;
+	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
+		return -EINVAL;
+	r = do_unmap(c, &unmap);
+	if (r)
+		return r;
+	memcpy(arg, &unmap, minsz);
+	return 0;
+}
+
+/*
+ * VFIO_IOMMU_DIRTY_PAGES. Without IOMMU dirty tracking, type1 reports every
+ * pinned page dirty; so does this.
+ */
+static int iommufd_vfio_dirty_pages(struct compat_container *c, void *arg)
+{
+	struct vfio_iommu_type1_dirty_bitmap db;
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+	size_t minsz = offsetofend_(struct vfio_iommu_type1_dirty_bitmap, flags);
+	uint32_t mask = VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+			VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	uint64_t pgsize = MIN_PGSIZE(c), npages;
+	uint8_t *bits;
+
+	memcpy(&db, arg, minsz);
+	if (db.argsz < minsz || db.flags & ~mask)
+		return -EINVAL;
+	/* Exactly one operation. */
+	if (!db.flags || (db.flags & (db.flags - 1)))
+		return -EINVAL;
+	if (db.flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
+		c->dirty_tracking = true;
+		return 0;
+	}
+	if (db.flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
+		c->dirty_tracking = false;
+		return 0;
+	}
+	if (db.argsz < minsz + sizeof(range))
+		return -EINVAL;
+	memcpy(&range, (uint8_t *)arg + minsz, sizeof(range));
+	if (!c->dirty_tracking || range.bitmap.pgsize != pgsize || !range.size ||
+	    (range.iova | range.size) & (pgsize - 1) || range.iova + range.size - 1 < range.iova)
+		return -EINVAL;
+	npages = range.size / pgsize;
+	if (range.bitmap.size < (((npages + 63) & ~63ULL) / 8))
+		return -EINVAL;
+	/* The range must be covered by mappings, as type1 requires. */
+	for (uint64_t p = 0; p < npages; p++)
+		if (!find_dma(c, range.iova + p * pgsize, range.iova + p * pgsize))
+			return -EINVAL;
+	bits = (uint8_t *)(uintptr_t)range.bitmap.data;
+	for (uint64_t p = 0; p < npages; p++)
+		bits[p / 8] |= 1 << (p % 8);
+	return 0;
+}
+
+int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg)
+{
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	switch (req) {
+	case VFIO_GET_API_VERSION:
+		r = VFIO_API_VERSION;
+		break;
+	case VFIO_CHECK_EXTENSION:
+		r = iommufd_vfio_check_extension(c, (unsigned long)arg);
+		break;
+	case VFIO_SET_IOMMU:
+		r = iommufd_vfio_set_iommu(c, (unsigned long)arg);
+		break;
+	case VFIO_IOMMU_GET_INFO:
+		r = c->iommu_set ? iommufd_vfio_iommu_get_info(c, arg) : -EINVAL;
+		break;
+	case VFIO_IOMMU_MAP_DMA:
+		r = c->iommu_set ? iommufd_vfio_map_dma(c, arg) : -EINVAL;
+		break;
+	case VFIO_IOMMU_UNMAP_DMA:
+		r = c->iommu_set ? iommufd_vfio_unmap_dma(c, arg) : -EINVAL;
+		break;
+	case VFIO_IOMMU_DIRTY_PAGES:
+		r = c->iommu_set ? iommufd_vfio_dirty_pages(c, arg) : -EINVAL;
+		break;
+	default:
+		/* type1 answers ENOTTY to what it does not know; no driver, EINVAL. */
+		r = c->iommu_set ? -ENOTTY : -EINVAL;
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* Forget every mapping (the last group left, or the container went away). */
+void compat_container_unmap_all(struct compat_container *c)
+{
+	iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
+	tdestroy(c->dmas, free);
+	c->dmas = NULL;
+	c->dma_count = 0;
+}

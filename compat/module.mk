@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# compat: the LD_PRELOAD shim that runs legacy VFIO type1 programs on iommufd.
+# libiommufd is linked in (its PIC objects), so only the interposed libc
+# names are exported.
+COMPAT_OBJS := $(patsubst %.c,$(O)/lib/%.o,$(wildcard compat/*.c))
+COMPAT_SO := $(O)/libiommufd-compat.so
+
+$(COMPAT_SO): $(COMPAT_OBJS) $(LIB_OBJS) compat/libiommufd-compat.map
+	$(Q)$(CC) $(LIB_CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=compat/libiommufd-compat.map \
+		-Wl,--no-undefined -o $@ $(COMPAT_OBJS) $(LIB_OBJS) -ldl
+PROGS += $(COMPAT_SO)
+
+# Legacy programs (plain <linux/vfio.h>) for the differential test.
+$(O)/tests/compat/%: tests/compat/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+PROGS += $(O)/tests/compat/legacy_type1
+COMPAT_CHECKS += tests/compat/differential.sh

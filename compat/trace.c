@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* IOMMUFD_COMPAT_TRACE=1 (stderr) or =FILE: each legacy call and what it became. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+
+static FILE *out;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void setup(void)
+{
+	const char *t = getenv("IOMMUFD_COMPAT_TRACE");
+
+	if (!t || !*t || !strcmp(t, "0"))
+		return;
+	out = !strcmp(t, "1") ? stderr : fopen(t, "ae");
+}
+
+bool compat_tracing(void)
+{
+	pthread_once(&once, setup);
+	return out != NULL;
+}
+
+void compat_trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!compat_tracing())
+		return;
+	flockfile(out);
+	fprintf(out, "iommufd-compat[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	funlockfile(out);
+	fflush(out);
+}

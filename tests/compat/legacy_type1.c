@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A legacy VFIO type1 program, written the way programs in the wild are:
+ * <linux/vfio.h> only, container, group, device fds. It drives the edu
+ * device and prints a transcript of every result: return values, errnos,
+ * sizes, info and capability fields, and whether the device's DMA landed.
+ * Run natively on a kernel with the type1 container and through the compat
+ * shim on one without, the transcripts must match (tests/compat/differential.sh).
+ * Lines that carry results start with "T ".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+
+#define PAGE 4096
+#define T(fmt, ...) printf("T " fmt "\n", ##__VA_ARGS__)
+/* Call first, then print: arguments are evaluated in no fixed order. */
+#define T_UNMAP(what, ...)                                                              \
+	do {                                                                            \
+		uint64_t done_ = 0;                                                     \
+		const char *r_ = res(unmap(__VA_ARGS__, &done_));                       \
+		T("%s: %s size=0x%llx", what, r_, (unsigned long long)done_);           \
+	} while (0)
+
+static int container, group, device;
+static uint64_t bar0_off, config_off;
+
+/* ret and errno of a call, as "ret=-1 EINVAL" or "ret=0". */
+static const char *res(int r)
+{
+	static char buf[64];
+
+	if (r < 0)
+		snprintf(buf, sizeof(buf), "ret=-1 %s", strerrorname_np(errno));
+	else
+		snprintf(buf, sizeof(buf), "ret=%d", r);
+	return buf;
+}
+
+static int map(uint64_t iova, void *vaddr, uint64_t size, uint32_t flags, uint32_t argsz)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = argsz ? argsz : sizeof(m), .flags = flags, .vaddr = (uintptr_t)vaddr,
+		.iova = iova, .size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+static int unmap(uint64_t iova, uint64_t size, uint32_t flags, uint64_t *done)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = flags, .iova = iova, .size = size,
+	};
+	int r = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u);
+
+	*done = u.size;
+	return r;
+}
+
+#define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+static void reg_write(uint64_t reg, uint64_t v)
+{
+	if (pwrite(device, &v, 8, bar0_off + reg) != 8)
+		T("bar0 write 0x%llx failed: %s", (unsigned long long)reg, strerror(errno));
+}
+
+static uint32_t reg_read(uint64_t reg)
+{
+	uint32_t v = 0;
+
+	if (pread(device, &v, 4, bar0_off + reg) != 4)
+		T("bar0 read 0x%llx failed: %s", (unsigned long long)reg, strerror(errno));
+	return v;
+}
+
+/* One edu DMA, polled to completion. */
+static void edu_dma(uint64_t src, uint64_t dst, uint64_t count, uint64_t cmd)
+{
+	reg_write(0x80, src);
+	reg_write(0x88, dst);
+	reg_write(0x90, count);
+	reg_write(0x98, cmd | 1);
+	for (int i = 0; i < 500 && (reg_read(0x98) & 1); i++)
+		usleep(10000);
+}
+
+/* Does a RAM -> device -> RAM round trip through @iova land in @buf? */
+static bool roundtrip(uint8_t *buf, uint64_t iova, uint8_t pat)
+{
+	memset(buf, pat, 256);
+	edu_dma(iova, 0x40000, 256, 0);
+	memset(buf, 0, 256);
+	edu_dma(0x40000, iova, 256, 2);
+	for (int i = 0; i < 256; i++)
+		if (buf[i] != pat)
+			return false;
+	return true;
+}
+
+static void print_info(void)
+{
+	struct vfio_iommu_type1_info small = { .argsz = sizeof(small) }, *info;
+	struct vfio_info_cap_header *h;
+	int r;
+
+	r = ioctl(container, VFIO_IOMMU_GET_INFO, &small);
+	T("get_info(argsz=%zu): %s flags=0x%x argsz_needed=%s pgsizes=0x%llx", sizeof(small),
+	  res(r), small.flags, small.argsz > sizeof(small) ? "more" : "same",
+	  (unsigned long long)small.iova_pgsizes);
+	info = calloc(1, small.argsz);
+	info->argsz = small.argsz;
+	r = ioctl(container, VFIO_IOMMU_GET_INFO, info);
+	T("get_info(full): %s flags=0x%x cap_offset=%u argsz=%u", res(r), info->flags,
+	  info->cap_offset, info->argsz);
+	for (uint32_t off = info->cap_offset; off; off = h->next) {
+		h = (void *)((char *)info + off);
+		T("  cap id=%u version=%u at offset %u", h->id, h->version, off);
+		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+			struct vfio_iommu_type1_info_cap_iova_range *c = (void *)h;
+
+			for (uint32_t i = 0; i < c->nr_iovas; i++)
+				T("    iova range 0x%llx-0x%llx",
+				  (unsigned long long)c->iova_ranges[i].start,
+				  (unsigned long long)c->iova_ranges[i].end);
+		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+			T("    dma avail %u", ((struct vfio_iommu_type1_info_dma_avail *)h)->avail);
+		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
+			struct vfio_iommu_type1_info_cap_migration *c = (void *)h;
+
+			T("    migration flags=0x%x pgsize=0x%llx max_bitmap=0x%llx", c->flags,
+			  (unsigned long long)c->pgsize_bitmap,
+			  (unsigned long long)c->max_dirty_bitmap_size);
+		}
+	}
+	free(info);
+}
+
+static int find_edu(char *bdf, size_t len)
+{
+	char path[300], id[32];
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+	FILE *f;
+
+	while (d && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6)) {
+			snprintf(bdf, len, "%s", de->d_name);
+			fclose(f);
+			closedir(d);
+			return 0;
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return -1;
+}
+
+int main(void)
+{
+	char bdf[256], path[300], link[300], gpath[64];
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	uint8_t *buf, *buf2;
+	uint64_t done;
+	uint16_t cmd;
+	struct stat sb;
+	ssize_t n;
+	int r, grp;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (find_edu(bdf, sizeof(bdf)) < 0) {
+		printf("no edu device\n");
+		return 77;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 1;
+	link[n] = '\0';
+	grp = atoi(strrchr(link, '/') + 1);
+	snprintf(gpath, sizeof(gpath), "/dev/vfio/%d", grp);
+
+	r = stat("/dev/vfio/vfio", &sb);
+	T("stat /dev/vfio/vfio: %s chr=%d dev=%u:%u", res(r), S_ISCHR(sb.st_mode),
+	  major(sb.st_rdev), minor(sb.st_rdev));
+	T("access group node: %s", res(access(gpath, F_OK)));
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	T("open container: %s", res(container < 0 ? -1 : 0));
+	T("api version: %d", ioctl(container, VFIO_GET_API_VERSION));
+	T("ext TYPE1=%d TYPE1v2=%d UNMAP_ALL=%d UPDATE_VADDR=%d NOIOMMU=%d SPAPR=%d",
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU),
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU),
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL),
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR),
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU),
+	  ioctl(container, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU));
+	T("set_iommu without a group: %s", res(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)));
+	T("map before set_iommu: %s", res(map(0x100000, NULL, PAGE, RW, 0)));
+
+	group = open(gpath, O_RDWR | O_CLOEXEC);
+	T("open group: %s", res(group < 0 ? -1 : 0));
+	T("open group again: %s", res(open(gpath, O_RDWR)));
+	r = ioctl(group, VFIO_GROUP_GET_STATUS, &st);
+	T("group status: %s flags=0x%x", res(r), st.flags);
+	T("get_device_fd without container: %s", res(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf)));
+	T("set_container: %s", res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)));
+	T("set_container again: %s", res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)));
+	r = ioctl(group, VFIO_GROUP_GET_STATUS, &st);
+	T("group status: %s flags=0x%x", res(r), st.flags);
+	T("set_iommu(SPAPR): %s", res(ioctl(container, VFIO_SET_IOMMU, VFIO_SPAPR_TCE_IOMMU)));
+	T("set_iommu(TYPE1v2): %s", res(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)));
+	T("set_iommu again: %s", res(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)));
+	T("ext UPDATE_VADDR after: %d", ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	print_info();
+
+	buf = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	buf2 = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T("map 0x100000: %s", res(map(0x100000, buf, PAGE, RW, 0)));
+	T("map same again: %s", res(map(0x100000, buf, PAGE, RW, 0)));
+	T("map overlapping: %s", res(map(0x0ff000, buf2, 2 * PAGE, RW, 0)));
+	T("map unaligned iova: %s", res(map(0x200800, buf2, PAGE, RW, 0)));
+	T("map unaligned vaddr: %s", res(map(0x200000, buf2 + 8, PAGE, RW, 0)));
+	T("map size 0: %s", res(map(0x200000, buf2, 0, RW, 0)));
+	T("map no access: %s", res(map(0x200000, buf2, PAGE, 0, 0)));
+	T("map unknown flag: %s", res(map(0x200000, buf2, PAGE, RW | 0x100, 0)));
+	T("map short argsz: %s", res(map(0x200000, buf2, PAGE, RW, 8)));
+	T("map MSI window: %s", res(map(0xfee00000, buf2, PAGE, RW, 0)));
+	T("map beyond 48 bits: %s", res(map(1ULL << 48, buf2, PAGE, RW, 0)));
+	T("map wrapping: %s", res(map(-4096ULL, buf2, 2 * PAGE, RW, 0)));
+	T("map unmapped memory: %s", res(map(0x200000, (void *)0x1000, PAGE, RW, 0)));
+	print_info();
+
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	T("get_device_fd: %s", res(device < 0 ? -1 : 0));
+	T("get_device_fd(bogus): %s", res(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "0000:99:00.0")));
+	r = ioctl(device, VFIO_DEVICE_GET_INFO, &di);
+	T("device info: %s flags=0x%x regions=%u irqs=%u", res(r), di.flags, di.num_regions,
+	  di.num_irqs);
+	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
+	r = ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ri);
+	T("bar0: %s size=0x%llx flags=0x%x", res(r), (unsigned long long)ri.size, ri.flags);
+	bar0_off = ri.offset;
+	ri = (struct vfio_region_info){ .argsz = sizeof(ri), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ri);
+	config_off = ri.offset;
+	pread(device, &cmd, 2, config_off + 4);
+	cmd |= 4;
+	pwrite(device, &cmd, 2, config_off + 4);
+	T("edu id: 0x%x", reg_read(0));
+
+	T("dma through 0x100000 lands: %d", roundtrip(buf, 0x100000, 0xa5));
+
+	/* Unmap rules of type1 v2. */
+	T("map 0x200000 x3: %s", res(map(0x200000, buf2, 3 * PAGE, RW, 0)));
+	T_UNMAP("unmap bisecting", 0x201000, PAGE, 0);
+	T_UNMAP("unmap empty", 0x800000, PAGE, 0);
+	T("unmap unaligned: %s", res(unmap(0x200800, PAGE, 0, &done)));
+	T("unmap ALL with iova: %s", res(unmap(0x1000, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done)));
+	T("unmap unknown flag: %s", res(unmap(0x200000, PAGE, 0x80, &done)));
+	T_UNMAP("unmap whole", 0x200000, 3 * PAGE, 0);
+
+	/* VFIO_UPDATE_VADDR: invalidate, then give the same pages' new address. */
+	T("map 0x400000: %s", res(map(0x400000, buf2, PAGE, RW, 0)));
+	T_UNMAP("unmap VADDR", 0x400000, PAGE, VFIO_DMA_UNMAP_FLAG_VADDR);
+	T("unmap VADDR again: %s", res(unmap(0x400000, PAGE, VFIO_DMA_UNMAP_FLAG_VADDR, &done)));
+	T("map VADDR wrong size: %s", res(map(0x400000, buf2, 2 * PAGE, VFIO_DMA_MAP_FLAG_VADDR, 0)));
+	T("map VADDR: %s", res(map(0x400000, buf2, PAGE, VFIO_DMA_MAP_FLAG_VADDR, 0)));
+
+	/* Dirty pages: without IOMMU dirty tracking, every pinned page is dirty. */
+	{
+		struct {
+			struct vfio_iommu_type1_dirty_bitmap db;
+			struct vfio_iommu_type1_dirty_bitmap_get get;
+		} d = { .db = { .argsz = sizeof(d), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP } };
+		uint64_t bits = 0;
+
+		d.get = (struct vfio_iommu_type1_dirty_bitmap_get){
+			.iova = 0x400000, .size = PAGE,
+			.bitmap = { .pgsize = PAGE, .size = 8, .data = (void *)&bits } };
+		T("dirty get before start: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
+		d.db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+		T("dirty start: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
+		d.db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+		r = ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d);
+		T("dirty get: %s bits=0x%llx", res(r), (unsigned long long)bits);
+		d.db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+		T("dirty two flags: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
+		d.db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+		T("dirty stop: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
+	}
+
+	T("map 0x500000: %s", res(map(0x500000, buf2 + PAGE, PAGE, RW, 0)));
+	T_UNMAP("unmap ALL", 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+	print_info();
+	T("dma through 0x100000 after unmap lands: %d", roundtrip(buf, 0x100000, 0x5a));
+
+	/* Hot reset, named by groups. */
+	{
+		struct vfio_pci_hot_reset_info *hi = calloc(1, 4096);
+		struct vfio_pci_hot_reset *hr = calloc(1, sizeof(*hr) + sizeof(int));
+
+		hi->argsz = 4096;
+		r = ioctl(device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi);
+		T("hot reset info: %s count=%u flags=0x%x", res(r), hi->count, hi->flags);
+		for (uint32_t i = 0; r == 0 && i < hi->count; i++)
+			T("  affected %04x:%02x:%02x.%x group %s", hi->devices[i].segment,
+			  hi->devices[i].bus, hi->devices[i].devfn >> 3, hi->devices[i].devfn & 7,
+			  hi->devices[i].group_id == (uint32_t)grp ? "= ours" : "other");
+		hr->argsz = sizeof(*hr) + sizeof(int);
+		hr->count = 1;
+		hr->group_fds[0] = group;
+		T("hot reset: %s", res(ioctl(device, VFIO_DEVICE_PCI_HOT_RESET, hr)));
+		T("edu id after reset: 0x%x", reg_read(0));
+		free(hi);
+		free(hr);
+	}
+
+	T("close device: %s", res(close(device)));
+	T("unset_container: %s", res(ioctl(group, VFIO_GROUP_UNSET_CONTAINER)));
+	T("unset_container again: %s", res(ioctl(group, VFIO_GROUP_UNSET_CONTAINER)));
+	T("close group: %s", res(close(group)));
+	T("close container: %s", res(close(container)));
+	return 0;
+}
