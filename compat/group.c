@@ -20,6 +20,51 @@
 #include "compat.h"
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every live container, for the fork handler. */
+static pthread_mutex_t containers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct compat_container *containers[64];
+
+/*
+ * A forked child shares the container fds, and so the kernel objects, as it
+ * would share a real container; but a libiommufd context refuses use from a
+ * child (its pins are the parent's). The child takes the same iommufd fd
+ * into a context of its own, so its maps pin its own memory, as type1's do.
+ * The parent's context object is left alone: closing it would close the fd.
+ */
+static void atfork_child(void)
+{
+	struct iommufd_ctx *mine;
+
+	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
+		struct compat_container *c = containers[i];
+
+		if (c && !iommufd_ctx_from_fd(iommufd_ctx_fd(c->ctx), 0, &mine))
+			c->ctx = mine;
+	}
+}
+
+static void install_atfork(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+static void register_container(struct compat_container *c, bool add)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, install_atfork);
+	pthread_mutex_lock(&containers_lock);
+	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
+		if (add && !containers[i]) {
+			containers[i] = c;
+			break;
+		}
+		if (!add && containers[i] == c)
+			containers[i] = NULL;
+	}
+	pthread_mutex_unlock(&containers_lock);
+}
 static int open_groups[1024];	/* a group file opens once, as in VFIO */
 
 bool compat_path_group(const char *path, int *group_id)
@@ -73,6 +118,7 @@ int compat_open_container(int flags)
 	}
 	obj->kind = COMPAT_CONTAINER;
 	obj->container = c;
+	register_container(c, true);
 	compat_fd_set(fd, obj);
 	compat_trace("open(/dev/vfio/vfio) = %d: iommufd %d, IOAS %u", fd,
 		     iommufd_ctx_fd(c->ctx), c->ioas_id);
@@ -395,6 +441,7 @@ void compat_container_put(struct compat_container *c)
 	pthread_mutex_unlock(&c->lock);
 	if (!last)
 		return;
+	register_container(c, false);
 	compat_container_unmap_all(c);
 	iommufd_ctx_unref(c->ctx);
 	free(c->groups);

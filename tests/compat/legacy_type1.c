@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -307,6 +308,27 @@ int main(void)
 		T("dirty two flags: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
 		d.db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
 		T("dirty stop: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
+	}
+
+	/* A forked child uses the inherited container for its own memory. */
+	{
+		pid_t pid;
+		int status;
+
+		fflush(stdout);
+		pid = fork();
+		if (!pid) {
+			uint8_t *mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			T("child map 0x600000: %s", res(map(0x600000, mine, PAGE, RW, 0)));
+			T("child dma lands: %d", roundtrip(mine, 0x600000, 0x3c));
+			T_UNMAP("child unmap", 0x600000, PAGE, 0);
+			fflush(stdout);
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		T("child exited: %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 
 	T("map 0x500000: %s", res(map(0x500000, buf2 + PAGE, PAGE, RW, 0)));
