@@ -89,17 +89,11 @@ IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct io
 
 	check_arg(ioas);
 	check_arg(ret);
-	if (opts) {
-		if (opts->sz < offsetofend(struct ioas_dma_opts, flags))
-			return iommufd_fail(ioas->ctx, -EINVAL, "ioas_dma_opts: size %zu is too small",
-					    opts->sz);
-		for (size_t i = sizeof(*opts); i < opts->sz; i++)
-			if (((const char *)opts)[i])
-				return iommufd_fail(ioas->ctx, -E2BIG,
-						    "ioas_dma_opts: unknown non-zero field at byte %zu",
-						    i);
+	r = check_opts(ioas->ctx, opts, ioas_dma_opts, flags);
+	if (r < 0)
+		return r;
+	if (opts)
 		flags = opts->flags;
-	}
 	if (!size || (flags & ~DMA_FLAGS_ALL) || (flags & HUGE_FLAGS) == HUGE_FLAGS)
 		return iommufd_fail(ioas->ctx, -EINVAL,
 				    "DMA buffer of 0x%" PRIx64 " bytes with flags 0x%x: empty, unknown "

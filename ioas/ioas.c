@@ -64,16 +64,9 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 
 	check_arg(ctx);
 	check_arg(ret);
-	if (opts) {
-		if (opts->sz < offsetofend(struct ioas_opts, dma_limit))
-			return iommufd_fail(ctx, -EINVAL, "ioas_opts: size %zu is too small",
-					    opts->sz);
-		for (size_t i = sizeof(*opts); i < opts->sz; i++)
-			if (((const char *)opts)[i])
-				return iommufd_fail(ctx, -E2BIG,
-						    "ioas_opts: unknown non-zero field at byte %zu",
-						    i);
-	}
+	r = check_opts(ctx, opts, ioas_opts, dma_limit);
+	if (r < 0)
+		return r;
 	ioas = calloc(1, sizeof(*ioas));
 	if (!ioas)
 		return iommufd_fail(ctx, -ENOMEM, "out of memory");

@@ -33,17 +33,6 @@ struct ioas_iova_allocator {
 	uint64_t hits, misses;
 };
 
-static int check_opts(const struct ioas_iova_opts *o)
-{
-	if (o->sz < offsetofend(struct ioas_iova_opts, cache_depth))
-		return iommufd_fail(NULL, -EINVAL, "ioas_iova_opts: size %zu is too small", o->sz);
-	for (size_t i = sizeof(*o); i < o->sz; i++)
-		if (((const char *)o)[i])
-			return iommufd_fail(NULL, -E2BIG,
-					    "ioas_iova_opts: unknown non-zero field at byte %zu", i);
-	return 0;
-}
-
 IOMMUFD_API int ioas_iova_allocator_new(const struct ioas_iova_opts *opts,
 					struct ioas_iova_allocator **ret)
 {
@@ -53,10 +42,10 @@ IOMMUFD_API int ioas_iova_allocator_new(const struct ioas_iova_opts *opts,
 	int r;
 
 	check_arg(ret);
+	r = check_opts(NULL, opts, ioas_iova_opts, cache_depth);
+	if (r < 0)
+		return r;
 	if (opts) {
-		r = check_opts(opts);
-		if (r < 0)
-			return r;
 		granule = opts->granule ?: granule;
 		start = opts->start;
 		end = opts->end ?: end;

@@ -80,21 +80,11 @@ IOMMUFD_API int iommufd_ctx_open(const struct iommufd_open_opts *opts, struct io
 	int fd, r;
 
 	check_arg(ret);
-	if (opts) {
-		if (opts->sz < offsetofend(struct iommufd_open_opts, path))
-			return iommufd_fail(NULL, -EINVAL,
-					    "iommufd_open_opts: size %zu is smaller than any version",
-					    opts->sz);
-		if (opts->sz > sizeof(*opts)) {
-			for (size_t i = sizeof(*opts); i < opts->sz; i++)
-				if (((const char *)opts)[i])
-					return iommufd_fail(NULL, -E2BIG,
-							    "iommufd_open_opts: unknown non-zero field at byte %zu",
-							    i);
-		}
-		if (opts->path)
-			path = opts->path;
-	}
+	r = check_opts(NULL, opts, iommufd_open_opts, path);
+	if (r < 0)
+		return r;
+	if (opts && opts->path)
+		path = opts->path;
 
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {

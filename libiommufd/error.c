@@ -56,6 +56,24 @@ void iommufd_clear_error(void)
 	last_error[0] = '\0';
 }
 
+int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t min, size_t known,
+		       const char *name)
+{
+	size_t sz;
+
+	if (!opts)
+		return 0;
+	sz = *(const size_t *)opts;	/* every opts struct begins with its size */
+	if (sz < min)
+		return iommufd_fail(ctx, -EINVAL, "%s: size %zu is smaller than any version", name,
+				    sz);
+	for (size_t i = known; i < sz; i++)
+		if (((const char *)opts)[i])
+			return iommufd_fail(ctx, -E2BIG, "%s: unknown non-zero field at byte %zu",
+					    name, i);
+	return 0;
+}
+
 IOMMUFD_API const char *iommufd_last_error(void)
 {
 	return last_error;

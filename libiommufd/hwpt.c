@@ -20,16 +20,10 @@ IOMMUFD_API int iommufd_hwpt_alloc(struct iommufd_ctx *ctx, uint32_t dev_id, uin
 
 	check_ctx(ctx);
 	check_arg(hwpt_id);
+	r = check_opts(ctx, opts, iommufd_hwpt_alloc_opts, data);
+	if (r < 0)
+		return r;
 	if (opts) {
-		if (opts->sz < offsetofend(struct iommufd_hwpt_alloc_opts, data))
-			return iommufd_fail(ctx, -EINVAL,
-					    "iommufd_hwpt_alloc_opts: size %zu is smaller than any "
-					    "version", opts->sz);
-		for (size_t i = sizeof(*opts); i < opts->sz; i++)
-			if (((const char *)opts)[i])
-				return iommufd_fail(ctx, -E2BIG,
-						    "iommufd_hwpt_alloc_opts: unknown non-zero field "
-						    "at byte %zu", i);
 		if (opts->flags & ~HWPT_FLAGS_ALL)
 			return iommufd_fail(ctx, -EINVAL, "HWPT alloc: unknown flags 0x%x",
 					    opts->flags & ~HWPT_FLAGS_ALL);

@@ -53,6 +53,18 @@ struct iommufd_ctx {
 					    __func__, #expr);                            \
 	} while (0)
 
+/*
+ * The size rules of every opts struct, as the kernel has them for its own:
+ * smaller than the first version is EINVAL, non-zero bytes past the fields
+ * this library knows are E2BIG. @known is sizeof the struct compiled here,
+ * @min the end of its first version. 0 when @opts is NULL.
+ */
+int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t min, size_t known,
+		       const char *name);
+#define check_opts(ctx, opts, TYPE, FIRST_LAST)                                           \
+	iommufd_check_opts(ctx, opts, offsetofend(struct TYPE, FIRST_LAST),             \
+			   sizeof(struct TYPE), #TYPE)
+
 /* A context used in a forked child: its objects belong to the parent. */
 int iommufd_ctx_check(const struct iommufd_ctx *ctx);
 #define check_ctx(ctx)                                                                   \
