@@ -59,6 +59,7 @@ MAN_PAGES   :=
 # Benchmark programs: each prints its figures and ratios (make bench runs them in the VM).
 BENCHES     :=
 BENCHES_HOST :=
+BENCH_SCRIPTS :=
 
 all:
 
@@ -112,7 +113,9 @@ check: all
 bench: all
 	$(Q){ for b in $(BENCHES_HOST); do echo "== $$b (host)"; $$b || exit 1; done; \
 	  tests/vm/run -- bash -c 'for b in $(BENCHES); do echo "== $$b (guest)"; $$b || exit 1; done' \
-		| tr -d '\r'; } | tee $(O)/bench-results.txt
+		| tr -d '\r'; \
+	  for b in $(BENCH_SCRIPTS); do echo "== $$b"; O=$(O) $$b || exit 1; done; } \
+		| tee $(O)/bench-results.txt
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/iommufd $(DESTDIR)$(BINDIR) \

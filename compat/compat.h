@@ -40,6 +40,9 @@ struct compat_container {
 	uint64_t pgsize_bitmap;
 	int nr_groups;
 	struct compat_group **groups;	/* attached groups (for binding devices) */
+	/* The IOAS's usable ranges, read again whenever devices attach or leave. */
+	struct iommufd_iova_range *ranges;
+	size_t nr_ranges;
 };
 
 struct compat_group {
@@ -101,6 +104,8 @@ void compat_device_put(struct compat_device *d);
 /* The container (container.c): iommufd_vfio_ioctl() in userspace. */
 int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg);
 void compat_container_unmap_all(struct compat_container *c);
+/* Re-read the IOVA ranges (devices attached or left); container locked. */
+int compat_container_refresh_ranges(struct compat_container *c);
 
 /* Tracing (trace.c): IOMMUFD_COMPAT_TRACE=1 or =FILE. */
 __attribute__((format(printf, 1, 2))) void compat_trace(const char *fmt, ...);

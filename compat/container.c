@@ -111,6 +111,7 @@ static int iommufd_vfio_set_iommu(struct compat_container *c, unsigned long type
 		if (r < 0)
 			return r;
 	}
+	compat_container_refresh_ranges(c);
 	c->v2 = type != VFIO_TYPE1_IOMMU;
 	c->iommu_set = true;
 	compat_trace("VFIO_SET_IOMMU(%s) -> IOAS %u", c->v2 ? "TYPE1v2" : "TYPE1", c->ioas_id);
@@ -149,8 +150,7 @@ static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
 		.avail = c->dma_limit - c->dma_count,
 	};
 	struct vfio_iommu_type1_info_cap_iova_range *iovas;
-	struct iommufd_iova_range *ranges;
-	size_t nr, caps_len = 0, iovas_len, offs[3], n = 0;
+	size_t nr = c->nr_ranges, caps_len = 0, iovas_len, offs[3], n = 0;
 	uint8_t *caps = NULL;
 	int r;
 
@@ -161,23 +161,17 @@ static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = c->pgsize_bitmap;
 
-	r = iommufd_ioas_iova_ranges(c->ctx, c->ioas_id, &ranges, &nr, NULL);
-	if (r < 0)
-		return r;
 	iovas_len = sizeof(*iovas) + nr * sizeof(iovas->iova_ranges[0]);
 	iovas = calloc(1, iovas_len);
-	if (!iovas) {
-		free(ranges);
+	if (!iovas)
 		return -ENOMEM;
-	}
 	iovas->header = (struct vfio_info_cap_header){ .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
 						       .version = 1 };
 	iovas->nr_iovas = nr;
 	for (size_t i = 0; i < nr; i++) {
-		iovas->iova_ranges[i].start = ranges[i].start;
-		iovas->iova_ranges[i].end = ranges[i].last;
+		iovas->iova_ranges[i].start = c->ranges[i].start;
+		iovas->iova_ranges[i].end = c->ranges[i].last;
 	}
-	free(ranges);
 	/* In type1's order: migration, DMA available, IOVA ranges. */
 	offs[n++] = caps_len;
 	r = add_cap(&caps, &caps_len, &mig, sizeof(mig));
@@ -210,22 +204,30 @@ static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
 	return 0;
 }
 
+int compat_container_refresh_ranges(struct compat_container *c)
+{
+	struct iommufd_iova_range *r;
+	size_t nr;
+	int ret;
+
+	ret = iommufd_ioas_iova_ranges(c->ctx, c->ioas_id, &r, &nr, NULL);
+	if (ret < 0)
+		return ret;
+	free(c->ranges);
+	c->ranges = r;
+	c->nr_ranges = nr;
+	return 0;
+}
+
 /* The ranges a container may map: type1's vfio_iommu_iova_dma_valid(). */
 static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last)
 {
-	struct iommufd_iova_range *r;
-	bool ok = false;
-	size_t nr;
-
-	if (iommufd_ioas_iova_ranges(c->ctx, c->ioas_id, &r, &nr, NULL) < 0)
-		return false;
-	if (!nr)
-		ok = true;	/* type1: an empty list allows everything */
-	for (size_t i = 0; i < nr; i++)
-		if (start >= r[i].start && last <= r[i].last)
-			ok = true;
-	free(r);
-	return ok;
+	if (!c->nr_ranges)
+		return true;	/* type1: an empty list allows everything */
+	for (size_t i = 0; i < c->nr_ranges; i++)
+		if (start >= c->ranges[i].start && last <= c->ranges[i].last)
+			return true;
+	return false;
 }
 
 static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)

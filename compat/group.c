@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../libiommufd/internal.h"
 #include "compat.h"
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,8 +40,10 @@ static void atfork_child(void)
 	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
 		struct compat_container *c = containers[i];
 
-		if (c && !iommufd_ctx_from_fd(iommufd_ctx_fd(c->ctx), 0, &mine))
+		if (c && !iommufd_ctx_from_fd(iommufd_ctx_fd(c->ctx), 0, &mine)) {
+			iommufd_ctx_disable_record(mine);
 			c->ctx = mine;
+		}
 	}
 }
 
@@ -106,8 +109,13 @@ int compat_open_container(int flags)
 	c->dma_limit = lim ? (uint32_t)strtoul(lim, NULL, 0) : COMPAT_DMA_LIMIT;
 	c->pgsize_bitmap = 4096;
 	r = iommufd_ctx_open(NULL, &c->ctx);
-	if (!r)
+	if (!r) {
+		/* The container keeps type1's own list of mappings. */
+		iommufd_ctx_disable_record(c->ctx);
 		r = iommufd_ioas_alloc(c->ctx, &c->ioas_id);
+	}
+	if (!r)
+		r = compat_container_refresh_ranges(c);
 	fd = r ? r : new_fd(flags);
 	if (fd < 0) {
 		compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());
@@ -250,6 +258,7 @@ int compat_group_bind(struct compat_group *g)
 		compat_trace("  %s bound as device %u, attached to IOAS %u", g->names[i],
 			     iommufd_device_id(g->devs[i]), c->ioas_id);
 		/* type1 reports its domain's page sizes: VT-d's from SLLPS. */
+		compat_container_refresh_ranges(c);
 		if (!iommufd_get_hw_info(c->ctx, iommufd_device_id(g->devs[i]), &info) &&
 		    info.type == IOMMUFD_HW_INTEL_VTD) {
 			uint64_t sllps = (info.vtd.cap_reg >> 34) & 0xf;
@@ -265,6 +274,9 @@ static void unbind_group(struct compat_group *g)
 {
 	for (int i = 0; i < g->nr_devices; i++)
 		g->devs[i] = iommufd_device_close(g->devs[i]);
+	pthread_mutex_lock(&g->container->lock);
+	compat_container_refresh_ranges(g->container);
+	pthread_mutex_unlock(&g->container->lock);
 }
 
 static int group_set_container(struct compat_group *g, int cfd)
@@ -444,6 +456,7 @@ void compat_container_put(struct compat_container *c)
 	register_container(c, false);
 	compat_container_unmap_all(c);
 	iommufd_ctx_unref(c->ctx);
+	free(c->ranges);
 	free(c->groups);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -16,3 +16,10 @@ $(O)/tests/compat/%: tests/compat/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
 PROGS += $(O)/tests/compat/legacy_type1
 COMPAT_CHECKS += tests/compat/differential.sh
+
+# The shim against native type1 and the kernel's compat container (make bench).
+$(O)/bench/bench_compat: bench/bench_compat.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+PROGS += $(O)/bench/bench_compat
+BENCH_SCRIPTS += bench/compat.sh

@@ -40,6 +40,7 @@ struct iommufd_ctx {
 	size_t nr_auto_hwpts;
 	struct ioas_record *records;	/* mapping_record.c */
 	size_t nr_records;
+	bool no_record;			/* the caller keeps its own (compat/) */
 };
 
 /*
@@ -143,6 +144,8 @@ bool iommufd_find_reserved_gap(const struct iommufd_iova_range *ranges, size_t n
  */
 void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			uint64_t length, uint64_t vaddr);
+/* For in-tree users that track mappings themselves: skip the record's cost. */
+void iommufd_ctx_disable_record(struct iommufd_ctx *ctx);
 void iommufd_record_remove(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			   uint64_t last);
 void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id);

@@ -53,6 +53,11 @@ static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, 
 	return &tmp[ctx->nr_records++];
 }
 
+void iommufd_ctx_disable_record(struct iommufd_ctx *ctx)
+{
+	ctx->no_record = true;
+}
+
 void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			uint64_t length, uint64_t vaddr)
 {
@@ -60,6 +65,8 @@ void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova
 	struct mapping *m;
 	void *node;
 
+	if (ctx->no_record)
+		return;
 	m = malloc(sizeof(*m));
 	if (!m)
 		return;		/* the record only improves explanations */
@@ -81,6 +88,8 @@ void iommufd_record_remove(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t i
 	struct ioas_record *rec;
 	void *node;
 
+	if (ctx->no_record)
+		return;
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, false);
 	/* The kernel removed every mapping overlapping the range, whole. */
