@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * iommufd-ctl device BDF: what a userspace driver author checks first:
+ * the device's flags, regions (with the parts that may be mmap()ed), IRQs,
+ * reset support and PCI capabilities.
+ */
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const char *region_name(uint32_t i)
+{
+	static const char *const names[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
+					     "ROM", "CONFIG", "VGA" };
+
+	return i < sizeof(names) / sizeof(names[0]) ? names[i] : "region";
+}
+
+static const char *irq_name(uint32_t i)
+{
+	static const char *const names[] = { "INTx", "MSI", "MSI-X", "ERR", "REQ" };
+
+	return i < sizeof(names) / sizeof(names[0]) ? names[i] : "irq";
+}
+
+static const char *pci_cap_name(uint8_t id)
+{
+	switch (id) {
+	case 0x01: return "Power Management";
+	case 0x05: return "MSI";
+	case 0x09: return "Vendor Specific";
+	case 0x10: return "PCI Express";
+	case 0x11: return "MSI-X";
+	case 0x12: return "SATA";
+	case 0x13: return "Advanced Features";
+	default: return "other";
+	}
+}
+
+int cmd_device(int argc, char **argv)
+{
+	struct json_object *root = json_object_new_object(), *jregs = json_object_new_array();
+	struct json_object *jirqs = json_object_new_array(), *jcaps = json_object_new_array();
+	struct iommufd_device_info di;
+	struct iommufd_device *dev = NULL;
+	struct iommufd_ctx *ctx = NULL;
+	uint8_t cfg[256];
+	int r = CTL_OK;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: iommufd-ctl device BDF\n");
+		r = CTL_USAGE;
+		goto out;
+	}
+	if (iommufd_ctx_open(NULL, &ctx) < 0 || iommufd_device_open(ctx, argv[1], &dev) < 0 ||
+	    iommufd_device_get_info(dev, &di) < 0) {
+		r = ctl_fail("%s", argv[1]);
+		goto out;
+	}
+	json_object_object_add(root, "bdf", json_object_new_string(iommufd_device_name(dev)));
+	json_object_object_add(root, "flags", json_object_new_int(di.flags));
+	json_object_object_add(root, "reset", json_object_new_boolean(di.flags & VFIO_DEVICE_FLAGS_RESET));
+	if (!ctl.json)
+		printf("%s: flags 0x%x (%s%s), %u regions, %u IRQ indexes, function reset: %s\n",
+		       iommufd_device_name(dev), di.flags, di.flags & VFIO_DEVICE_FLAGS_PCI ? "PCI" : "",
+		       di.flags & VFIO_DEVICE_FLAGS_CAPS ? ", caps" : "", di.num_regions,
+		       di.num_irqs, di.flags & VFIO_DEVICE_FLAGS_RESET ? "yes" : "no");
+
+	for (uint32_t i = 0; i < di.num_regions; i++) {
+		struct iommufd_region_info ri;
+		struct json_object *o, *sp;
+
+		if (iommufd_device_region_info(dev, i, &ri) < 0 || !ri.size)
+			continue;
+		o = json_object_new_object();
+		sp = json_object_new_array();
+		json_object_object_add(o, "index", json_object_new_int(i));
+		json_object_object_add(o, "name", json_object_new_string(region_name(i)));
+		json_object_object_add(o, "size", json_object_new_int64(ri.size));
+		json_object_object_add(o, "offset", json_object_new_int64(ri.offset));
+		json_object_object_add(o, "read", json_object_new_boolean(ri.flags & IOMMUFD_REGION_READ));
+		json_object_object_add(o, "write", json_object_new_boolean(ri.flags & IOMMUFD_REGION_WRITE));
+		json_object_object_add(o, "mmap", json_object_new_boolean(ri.flags & IOMMUFD_REGION_MMAP));
+		for (uint32_t k = 0; k < ri.nr_sparse; k++) {
+			struct json_object *a = json_object_new_object();
+
+			json_object_object_add(a, "offset", json_object_new_int64(ri.sparse[k].offset));
+			json_object_object_add(a, "size", json_object_new_int64(ri.sparse[k].size));
+			json_object_array_add(sp, a);
+		}
+		json_object_object_add(o, "mmap_areas", sp);
+		json_object_array_add(jregs, o);
+		if (!ctl.json) {
+			printf("  region %u %-6s size 0x%-9llx offset 0x%-12llx %c%c%c", i,
+			       region_name(i), (unsigned long long)ri.size,
+			       (unsigned long long)ri.offset, ri.flags & IOMMUFD_REGION_READ ? 'r' : '-',
+			       ri.flags & IOMMUFD_REGION_WRITE ? 'w' : '-',
+			       ri.flags & IOMMUFD_REGION_MMAP ? 'm' : '-');
+			for (uint32_t k = 0; k < ri.nr_sparse; k++)
+				printf("%s0x%llx+0x%llx", k ? ", " : "  mmap areas: ",
+				       (unsigned long long)ri.sparse[k].offset,
+				       (unsigned long long)ri.sparse[k].size);
+			putchar('\n');
+		}
+	}
+	for (uint32_t i = 0; i < di.num_irqs; i++) {
+		struct iommufd_irq_info ii;
+		struct json_object *o;
+
+		if (iommufd_device_irq_info(dev, i, &ii) < 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "index", json_object_new_int(i));
+		json_object_object_add(o, "name", json_object_new_string(irq_name(i)));
+		json_object_object_add(o, "count", json_object_new_int(ii.count));
+		json_object_object_add(o, "eventfd", json_object_new_boolean(ii.flags & VFIO_IRQ_INFO_EVENTFD));
+		json_object_object_add(o, "maskable", json_object_new_boolean(ii.flags & VFIO_IRQ_INFO_MASKABLE));
+		json_object_array_add(jirqs, o);
+		if (!ctl.json)
+			printf("  irq %u %-6s count %u%s%s%s\n", i, irq_name(i), ii.count,
+			       ii.flags & VFIO_IRQ_INFO_EVENTFD ? " eventfd" : "",
+			       ii.flags & VFIO_IRQ_INFO_MASKABLE ? " maskable" : "",
+			       ii.flags & VFIO_IRQ_INFO_AUTOMASKED ? " automasked" : "");
+	}
+	/* PCI capabilities: the list starting at config offset 0x34, bounded. */
+	if (iommufd_device_config_read(dev, 0, cfg, sizeof(cfg)) == sizeof(cfg) && (cfg[6] & 0x10)) {
+		uint8_t off = cfg[0x34] & ~3;
+
+		for (int hops = 0; off >= 0x40 && hops < 48; hops++, off = cfg[off + 1] & ~3) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "id", json_object_new_int(cfg[off]));
+			json_object_object_add(o, "name", json_object_new_string(pci_cap_name(cfg[off])));
+			json_object_object_add(o, "offset", json_object_new_int(off));
+			json_object_array_add(jcaps, o);
+			if (!ctl.json)
+				printf("  pci capability 0x%02x %s at 0x%02x\n", cfg[off],
+				       pci_cap_name(cfg[off]), off);
+		}
+	}
+out:
+	json_object_object_add(root, "regions", jregs);
+	json_object_object_add(root, "irqs", jirqs);
+	json_object_object_add(root, "pci_capabilities", jcaps);
+	if (ctl.json && r == CTL_OK)
+		ctl_print_json(root);
+	else
+		json_object_put(root);
+	iommufd_device_close(dev);
+	iommufd_ctx_unref(ctx);
+	return r;
+}
