@@ -56,6 +56,7 @@ VM_TESTS_NOIOMMU  :=
 # Host-side scripts that boot guests themselves (e.g. compat differential runs).
 COMPAT_CHECKS     :=
 MAN_PAGES   :=
+INSTALL_PROGS :=
 # Benchmark programs: each prints its figures and ratios (make bench runs them in the VM).
 BENCHES     :=
 BENCHES_HOST :=
@@ -128,7 +129,10 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' libiommufd/libiommufd.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/libiommufd.pc
-	$(INSTALL_EXTRA)
+	install -m 755 $(INSTALL_PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(O)/libiommufd-compat.so $(DESTDIR)$(LIBDIR)/
+	install -D -m 644 contrib/bash-completion/iommufd-ctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/iommufd-ctl
 	for p in $(wildcard Documentation/man/*.[378]); do \
 		s=$${p##*.}; cp -P $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 
