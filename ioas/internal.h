@@ -14,8 +14,8 @@ int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mappin
 int ioas_tracker_check_buffer(struct ioas_tracker *t, const void *vaddr, uint64_t length);
 
 /*
- * Where mappings really go. Only iommufd for now; a VFIO type1 container and
- * the no-IOMMU mode fit the same three calls.
+ * Where mappings really go: iommufd, a VFIO type1 container, or nowhere (no
+ * IOMMU: the device sees physical addresses).
  */
 struct ioas_backend {
 	const char *name;
@@ -24,6 +24,8 @@ struct ioas_backend {
 	int (*unmap)(struct ioas *ioas, uint64_t iova, uint64_t length);
 	int (*ranges)(struct ioas *ioas, struct iommufd_iova_range **ranges, size_t *nr,
 		      uint64_t *alignment);
+	/* When set, the IOVA is not chosen but given by the memory (no IOMMU). */
+	int (*translate)(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t *iova);
 };
 
 struct ioas {
@@ -36,8 +38,16 @@ struct ioas {
 	uint64_t granule;
 	uint64_t limit;			/* highest IOVA a mapping may reach */
 	pthread_mutex_t map_lock;	/* map/unmap: one buffer mapped once */
+	/* What ioas_open_device() opened, closed by ioas_free(). */
+	struct iommufd_device *device;	/* iommufd backend */
+	int container_fd, group_fd, device_fd;	/* VFIO group backends, -1 if none */
 };
 
 extern const struct ioas_backend ioas_backend_iommufd;
+extern const struct ioas_backend ioas_backend_type1;
+extern const struct ioas_backend ioas_backend_noiommu;
+
+/* Set up allocator and tracker over the backend's ranges (ioas.c). */
+int ioas_init_common(struct ioas *ioas);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -53,13 +54,34 @@ static int reserve_holes(struct ioas *ioas, const struct iommufd_iova_range *r, 
 	return ioas_iova_reserve(ioas->alloc, next, -next);	/* up to 2^64 */
 }
 
-IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
-			 struct ioas **ret)
+int ioas_init_common(struct ioas *ioas)
 {
 	struct iommufd_iova_range *ranges = NULL;
 	uint64_t align = 1;
-	struct ioas *ioas;
 	size_t nr = 0;
+	int r;
+
+	r = ioas->backend->ranges(ioas, &ranges, &nr, &align);
+	if (r < 0)
+		return r;
+	/* The IOMMU's alignment, but never below a CPU page: buffers are pinned by page. */
+	ioas->granule = align > 4096 ? align : 4096;
+	{
+		IOAS_OPTS(ioas_iova_opts, ao, .granule = ioas->granule);
+		r = ioas_iova_allocator_new(&ao, &ioas->alloc);
+	}
+	if (!r)
+		r = reserve_holes(ioas, ranges, nr);
+	if (!r)
+		r = ioas_tracker_new(&ioas->tracker);
+	free(ranges);
+	return r;
+}
+
+IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
+			 struct ioas **ret)
+{
+	struct ioas *ioas;
 	int r;
 
 	check_arg(ctx);
@@ -72,6 +94,7 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 		return iommufd_fail(ctx, -ENOMEM, "out of memory");
 	ioas->ctx = iommufd_ctx_ref(ctx);
 	ioas->backend = &ioas_backend_iommufd;
+	ioas->container_fd = ioas->group_fd = ioas->device_fd = -1;
 	ioas->limit = opts && opts->dma_limit ? opts->dma_limit : UINT64_MAX;
 	pthread_mutex_init(&ioas->map_lock, NULL);
 	if (opts && opts->ioas_id) {
@@ -82,20 +105,7 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 			goto fail;
 		ioas->own_id = true;
 	}
-	r = ioas->backend->ranges(ioas, &ranges, &nr, &align);
-	if (r < 0)
-		goto fail;
-	/* The IOMMU's alignment, but never below a CPU page: buffers are pinned by page. */
-	ioas->granule = align > 4096 ? align : 4096;
-	{
-		IOAS_OPTS(ioas_iova_opts, ao, .granule = ioas->granule);
-		r = ioas_iova_allocator_new(&ao, &ioas->alloc);
-	}
-	if (!r)
-		r = reserve_holes(ioas, ranges, nr);
-	if (!r)
-		r = ioas_tracker_new(&ioas->tracker);
-	free(ranges);
+	r = ioas_init_common(ioas);
 	if (r < 0)
 		goto fail;
 	*ret = ioas;
@@ -132,16 +142,29 @@ IOMMUFD_API struct ioas *ioas_free(struct ioas *ioas)
 
 	if (!ioas)
 		return NULL;
+	/* The device first: it must not DMA into what is unmapped next. */
+	iommufd_device_close(ioas->device);
+	if (ioas->device_fd >= 0)
+		close(ioas->device_fd);
 	if (ioas->own_id) {
 		/* Destroying the IOAS unmaps everything in one go. */
 		iommufd_destroy(ioas->ctx, ioas->id);
 	} else if (ioas->tracker) {
 		/* Not ours to destroy: take back exactly what we mapped. */
 		ioas_tracker_foreach(ioas->tracker, collect_one, &c);
-		for (size_t i = 0; i < c.n; i++)
-			ioas->backend->unmap(ioas, c.m[i].iova, c.m[i].length);
+		for (size_t i = 0; i < c.n; i++) {
+			if (ioas->backend->unmap)
+				ioas->backend->unmap(ioas, c.m[i].iova, c.m[i].length);
+			else
+				munlock(c.m[i].vaddr, c.m[i].length);
+		}
 		free(c.m);
 	}
+	/* Closing the container drops type1's mappings with it. */
+	if (ioas->group_fd >= 0)
+		close(ioas->group_fd);
+	if (ioas->container_fd >= 0)
+		close(ioas->container_fd);
 	ioas_tracker_free(ioas->tracker);
 	ioas_iova_allocator_free(ioas->alloc);
 	pthread_mutex_destroy(&ioas->map_lock);
@@ -206,7 +229,19 @@ static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned 
 	r = ioas_tracker_check_buffer(ioas->tracker, vaddr, length);
 	if (r < 0)
 		return r;
-	if (identity) {
+	if (ioas->backend->translate) {
+		/* No IOMMU: the address is where the memory is; nothing to map. */
+		if (identity)
+			return iommufd_fail(ioas->ctx, -EOPNOTSUPP,
+					    "identity maps need an IOMMU (the %s backend has none)",
+					    ioas->backend->name);
+		r = ioas->backend->translate(ioas, vaddr, length, &m.iova);
+		if (!r)
+			r = ioas_tracker_add(ioas->tracker, &m);
+		if (!r)
+			*iova = m.iova;
+		return r;
+	} else if (identity) {
 		m.iova = (uintptr_t)vaddr;
 		r = ioas_iova_alloc_at(ioas->alloc, m.iova, length);
 	} else if (fast_size(ioas, length)) {
@@ -295,7 +330,11 @@ IOMMUFD_API int ioas_unmap(struct ioas *ioas, uint64_t iova)
 	check_arg(ioas);
 	pthread_mutex_lock(&ioas->map_lock);
 	r = ioas_tracker_unref(ioas->tracker, iova, &m);
-	if (r == 1) {
+	if (r == 1 && ioas->backend->translate) {
+		/* Nothing was mapped, only locked in place. */
+		munlock(m.vaddr, m.length);
+		r = 0;
+	} else if (r == 1) {
 		r = ioas->backend->unmap(ioas, m.iova, m.length);
 		if (r < 0) {
 			/* Still mapped in the kernel: keep it recorded. */

@@ -208,6 +208,38 @@ IOMMUFD_API int ioas_unmap_vaddr(struct ioas *ioas, void *vaddr);
 IOMMUFD_API int ioas_vaddr_to_iova(struct ioas *ioas, const void *vaddr, uint64_t *iova);
 IOMMUFD_API int ioas_iova_to_vaddr(struct ioas *ioas, uint64_t iova, void **vaddr);
 
+/* Where mappings go. */
+enum ioas_backend_kind {
+	IOAS_BACKEND_AUTO = 0,	/* iommufd if /dev/iommu exists, else type1; no-IOMMU
+				 * when the device's group is a no-IOMMU one */
+	IOAS_BACKEND_IOMMUFD,	/* /dev/iommu and the device's VFIO cdev */
+	IOAS_BACKEND_TYPE1,	/* a legacy VFIO container (kernels without iommufd) */
+	IOAS_BACKEND_NOIOMMU,	/* VFIO's unsafe no-IOMMU mode: IOVA = physical address */
+};
+
+struct ioas_open_opts {
+	size_t sz;
+	enum ioas_backend_kind backend;	/* the environment's IOAS_BACKEND wins */
+	uint64_t dma_limit;		/* as in struct ioas_opts */
+};
+
+/**
+ * ioas_open_device() - give a PCI device to this process for DMA.
+ * @bdf: a device bound to vfio-pci.
+ * @device_fd: out, its VFIO device fd (regions, IRQs, reset), owned by *@ret.
+ *
+ * Opens the device on the chosen backend and returns a struct ioas for its
+ * DMA: the same ioas_map()/ioas_dma_alloc() calls work on all three. With
+ * IOAS_BACKEND_NOIOMMU there is no protection at all: the device can reach
+ * any memory (VFIO's enable_unsafe_noiommu_mode); buffers get their physical
+ * address as IOVA, must be physically contiguous (use hugetlb memory), and
+ * need root. IOAS_BACKEND=iommufd|type1|noiommu in the environment forces one.
+ */
+IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *opts,
+				 struct ioas **ret, int *device_fd);
+/* "iommufd", "type1" or "noiommu". */
+IOMMUFD_API const char *ioas_backend_name(const struct ioas *ioas);
+
 IOMMUFD_API struct ioas_tracker *ioas_get_tracker(struct ioas *ioas);
 IOMMUFD_API struct ioas_iova_allocator *ioas_get_allocator(struct ioas *ioas);
 
