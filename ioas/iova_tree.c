@@ -241,10 +241,11 @@ int iova_tree_remove(struct iova_tree *t, uint64_t lo, uint64_t *hi, uint8_t *fl
 
 struct gap_query {
 	uint64_t size, limit, mask;
+	unsigned int misses;	/* gaps long enough but misaligned, looked at so far */
 };
 
 /* The highest aligned fit inside the free gap [gs, ge], clipped to the limit. */
-static bool fit(const struct gap_query *q, uint64_t gs, uint64_t ge, uint64_t *lo)
+static bool fit(struct gap_query *q, uint64_t gs, uint64_t ge, uint64_t *lo)
 {
 	uint64_t a;
 
@@ -253,18 +254,20 @@ static bool fit(const struct gap_query *q, uint64_t gs, uint64_t ge, uint64_t *l
 	if (ge < gs || ge - gs + 1 < q->size)
 		return false;
 	a = (ge - q->size + 1) & q->mask;
-	if (a < gs)
+	if (a < gs) {
+		q->misses++;
 		return false;
+	}
 	*lo = a;
 	return true;
 }
 
-/* Gaps inside subtree i, highest first. */
-static bool search(const struct iova_tree *t, uint32_t i, const struct gap_query *q, uint64_t *lo)
+/* Gaps inside subtree i, highest first; gives up after IOVA_MAX_MISSES misses. */
+static bool search(const struct iova_tree *t, uint32_t i, struct gap_query *q, uint64_t *lo)
 {
 	const struct iova_node *x, *l, *r;
 
-	if (!i)
+	if (!i || q->misses > IOVA_MAX_MISSES)
 		return false;
 	x = N(i);
 	/* Nothing fits inside, or every gap inside starts above the limit. */
@@ -289,11 +292,26 @@ static bool search(const struct iova_tree *t, uint32_t i, const struct gap_query
 int iova_tree_find_gap(const struct iova_tree *t, uint64_t size, uint64_t limit, uint64_t mask,
 		       uint64_t *lo)
 {
-	struct gap_query q = { size, limit, mask };
+	struct gap_query q = { size, limit, mask, 0 };
+	uint64_t slack = ~mask, window;
 
 	if (!size)
 		return -EINVAL;
-	return search(t, t->root, &q, lo) ? 0 : -ENOSPC;
+	if (search(t, t->root, &q, lo))
+		return 0;
+	if (q.misses <= IOVA_MAX_MISSES || size + slack < size)
+		return -ENOSPC;
+	/*
+	 * Too many misaligned gaps: take the highest gap that holds size +
+	 * alignment - 1, where an aligned fit is certain. One more O(log n)
+	 * search bounds the worst case; the result is still aligned, below
+	 * the limit, and the highest fit in that gap.
+	 */
+	q = (struct gap_query){ size + slack, limit, UINT64_MAX, 0 };
+	if (!search(t, t->root, &q, &window))
+		return -ENOSPC;
+	*lo = (window + slack) & mask;
+	return 0;
 }
 
 /* The largest gap (clipped to the limit) in subtree i, for explanations: O(n). */

@@ -7,9 +7,11 @@
  * Each node keeps the lowest and highest pfn of its subtree and the largest
  * free gap between two consecutive ranges inside it. A search skips every
  * subtree whose largest gap is too small or that lies wholly above the
- * limit, so it is O(log n) for unaligned requests; for size-aligned ones a
- * gap long enough but misaligned is looked at and passed over, as in the
- * kernel's allocator, which looks at every gap on its way down.
+ * limit, so it is O(log n) for unaligned requests. For aligned ones a gap
+ * long enough but misaligned costs a look; after IOVA_MAX_MISSES of those
+ * the search takes the highest gap long enough for any alignment instead,
+ * so the worst case stays O(log n) (the kernel's allocator looks at every
+ * gap on its way down).
  *
  * Nodes live in a pool of fixed-size chunks addressed by 32-bit indices:
  * 56 bytes a range, no per-node malloc header, and freed nodes are reused.
@@ -24,6 +26,8 @@
 #define IOVA_NIL 0u
 /* 1024 nodes (56 KiB) a chunk: little unused tail at any size. */
 #define IOVA_CHUNK_SHIFT 10
+/* Misaligned candidates an aligned search looks at before it settles. */
+#define IOVA_MAX_MISSES 32
 
 struct iova_node {
 	uint64_t lo, hi;		/* the range, inclusive pfns */
