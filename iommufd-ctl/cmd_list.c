@@ -47,6 +47,7 @@ int cmd_list(int argc, char **argv)
 	};
 	const char *want_driver = NULL;
 	long want_class = -1, want_group = -1;
+	bool base_class = false;	/* 2 hex digits: the base class only */
 	struct json_object *arr = NULL;
 	struct ctl_pci *devs;
 	int n, c;
@@ -55,6 +56,7 @@ int cmd_list(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			want_class = strtol(optarg, NULL, 16);
+			base_class = strlen(optarg) <= 2;
 			break;
 		case 'd':
 			want_driver = optarg;
@@ -84,8 +86,7 @@ int cmd_list(int argc, char **argv)
 		char grp[16] = "-", vfio[80];
 
 		/* A class filter of 2 digits matches the base class, 4 the subclass too. */
-		if (want_class >= 0 && !(want_class == d->class ||
-					 (want_class < 0x100 && want_class == d->class >> 8)))
+		if (want_class >= 0 && want_class != (base_class ? d->class >> 8 : d->class))
 			continue;
 		if (want_driver && strcmp(want_driver, d->driver))
 			continue;

@@ -4,6 +4,7 @@
 #define IOMMUFD_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -45,6 +46,12 @@ struct ctl_link {
 };
 
 int ctl_link_state(const char *ifname, struct ctl_link *st);
+/*
+ * Is the interface in use: link up, an address (not link-local), a route
+ * through it in any table and family, or a bond/bridge master in use?
+ * 1 with the reasons in @why, 0, or -errno.
+ */
+int ctl_link_in_use(const char *ifname, char *why, size_t len);
 
 /* Print an error with the library's explanation; returns CTL_FAILED. */
 __attribute__((format(printf, 1, 2))) int ctl_fail(const char *fmt, ...);
@@ -55,5 +62,7 @@ int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_dma_test(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

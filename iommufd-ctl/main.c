@@ -25,6 +25,10 @@ static const struct {
 	{ "device", cmd_device, "BDF", "a VFIO device's regions, IRQs and reset support" },
 	{ "dma-test", cmd_dma_test, "BDF",
 	  "DMA through the IOMMU and back (QEMU edu), then show it blocked after unmap" },
+	{ "bind", cmd_bind, "[--force] [--timeout S] BDF...",
+	  "hand devices to vfio-pci; a network device in use is refused" },
+	{ "restore", cmd_restore, "BDF...", "give devices back to the driver they had" },
+	{ "unbind", cmd_restore, "BDF...", "the same as restore" },
 };
 
 static void usage(FILE *f)

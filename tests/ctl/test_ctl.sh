@@ -14,7 +14,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 edu=$(for d in /sys/bus/pci/devices/*; do [ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && basename $d; done)
 nic=$(for d in /sys/bus/pci/devices/*; do [ -d $d/net ] && basename $d; done | head -1)
 ifname=$(ls /sys/bus/pci/devices/$nic/net)
-echo "1..16"
+echo "1..24"
 
 out=$($ctl list)
 if grep -q "^$edu .*1234:11e8.* vfio-pci .*/dev/vfio/devices/vfio" <<<"$out"; then
@@ -61,6 +61,44 @@ $ctl frobnicate >/dev/null 2>&1; r=$?
 err=$($ctl device 0000:00:09.0 2>&1); r=$?
 [ $r = 1 ] && grep -q "no PCI device 0000:00:09.0" <<<"$err" && ok "device of a missing BDF explains and fails with 1" ||
 	bad "device of a missing BDF explains and fails with 1" "exit $r: $err"
+
+# bind: a network device in use is refused, with every reason named.
+check "list --class 02 lists only network devices" bash -c "[ \$($ctl --json list --class 02 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') = 1 ]"
+ip link set "$ifname" up && ip addr add 10.99.0.1/24 dev "$ifname"
+err=$($ctl bind "$nic" 2>&1); r=$?
+if [ $r = 1 ] && grep -q "is up" <<<"$err" && grep -q "address 10.99.0.1/24" <<<"$err" &&
+   [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = e1000e ]; then
+	ok "bind refuses a NIC that is up with an address, and says so"
+else
+	bad "bind refuses a NIC that is up with an address, and says so" "exit $r: $err"
+fi
+ip addr flush dev "$ifname"
+ip -6 route add 2001:db8::/64 dev "$ifname"; ip route add 10.1.0.0/16 dev "$ifname" table 100
+err=$($ctl bind "$nic" 2>&1); r=$?
+[ $r = 1 ] && grep -q "route 2001:db8::/64" <<<"$err" && grep -q "route 10.1.0.0/16 in table 100" <<<"$err" &&
+	ok "an IPv6 route and a route in table 100 are named" ||
+	bad "an IPv6 route and a route in table 100 are named" "exit $r: $err"
+ip route flush table 100; ip -6 route flush dev "$ifname"; ip link set "$ifname" down
+out=$($ctl bind "$nic" 2>&1); r=$?
+[ $r = 0 ] && [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = vfio-pci ] &&
+	grep -q "/dev/vfio/devices/vfio" <<<"$out" &&
+	ok "down and without addresses, it binds and its cdev exists" ||
+	bad "down and without addresses, it binds and its cdev exists" "exit $r: $out"
+[ -e /run/iommufd-ctl/$nic ] && [ "$(cat /run/iommufd-ctl/$nic)" = e1000e ] &&
+	ok "bind remembers the previous driver" || bad "bind remembers the previous driver" "$(cat /run/iommufd-ctl/$nic 2>&1)"
+out=$($ctl restore "$nic" 2>&1); r=$?
+[ $r = 0 ] && [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = e1000e ] &&
+	[ -d "/sys/class/net/$ifname" ] && ok "restore gives it back to e1000e with its interface" ||
+	bad "restore gives it back to e1000e with its interface" "exit $r: $out"
+# A bond member is in use when its master is.
+ip link set "$ifname" master bond0 && ip link set bond0 up && ip addr add 10.5.0.1/24 dev bond0
+err=$($ctl bind "$nic" 2>&1); r=$?
+[ $r = 1 ] && grep -q "member of bond0, which is in use" <<<"$err" &&
+	ok "a bond member whose master is in use is refused" ||
+	bad "a bond member whose master is in use is refused" "exit $r: $err"
+out=$($ctl bind --force "$nic" 2>&1); r=$?
+[ $r = 0 ] && ok "--force takes it anyway" || bad "--force takes it anyway" "exit $r: $out"
+$ctl restore "$nic" >/dev/null 2>&1
 
 echo "# Totals: pass:$((n - fail)) fail:$fail"
 [ $fail = 0 ]
