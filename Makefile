@@ -129,6 +129,12 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' libiommufd/libiommufd.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/libiommufd.pc
+	install -m 755 $(ASYNC_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libiommufd-async.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libiommufd-async.so
+	install -m 644 $(ASYNC_A) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' async/libiommufd-async.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/libiommufd-async.pc
 	install -m 755 $(INSTALL_PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(O)/libiommufd-compat.so $(DESTDIR)$(LIBDIR)/
 	install -D -m 644 contrib/bash-completion/iommufd-ctl \

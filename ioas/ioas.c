@@ -221,7 +221,7 @@ static void give_back(struct ioas *ioas, uint64_t iova, uint64_t length, bool id
 
 /* With map_lock held: IOVA chosen (or fixed), then kernel, then record. */
 static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
-		      bool identity, uint64_t *iova)
+		      bool identity, ioas_kernel_map_fn fn, void *arg, uint64_t *iova)
 {
 	struct ioas_mapping m = { .length = length, .vaddr = vaddr, .access = access };
 	int r;
@@ -255,7 +255,10 @@ static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned 
 	}
 	if (r < 0)
 		return r;
-	r = ioas->backend->map(ioas, vaddr, length, m.iova, access);
+	if (fn)
+		r = fn(ioas, vaddr, length, m.iova, access, arg);
+	else
+		r = ioas->backend->map(ioas, vaddr, length, m.iova, access);
 	if (r < 0)
 		goto out_free_iova;
 	r = ioas_tracker_add(ioas->tracker, &m);
@@ -287,8 +290,9 @@ static int check_map_args(struct ioas *ioas, const void *vaddr, uint64_t length,
 	return 0;
 }
 
-IOMMUFD_API int ioas_map(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
-			 uint64_t *iova)
+IOMMUFD_API int ioas_map_with(struct ioas *ioas, void *vaddr, uint64_t length,
+			      unsigned int access, ioas_kernel_map_fn fn, void *arg,
+			      uint64_t *iova)
 {
 	int r;
 
@@ -301,9 +305,39 @@ IOMMUFD_API int ioas_map(struct ioas *ioas, void *vaddr, uint64_t length, unsign
 	/* The same buffer again (perhaps from another thread): same IOVA, one more ref. */
 	r = ioas_tracker_ref(ioas->tracker, vaddr, length, iova);
 	if (r == -ENOENT)
-		r = map_locked(ioas, vaddr, length, access, false, iova);
+		r = map_locked(ioas, vaddr, length, access, false, fn, arg, iova);
 	pthread_mutex_unlock(&ioas->map_lock);
 	return r;
+}
+
+IOMMUFD_API int ioas_map(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
+			 uint64_t *iova)
+{
+	return ioas_map_with(ioas, vaddr, length, access, NULL, NULL, iova);
+}
+
+IOMMUFD_API int ioas_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
+				unsigned int access)
+{
+	check_arg(ioas);
+	if (ioas->backend->translate)
+		return iommufd_fail(ioas->ctx, -EOPNOTSUPP, "the %s backend maps nothing",
+				    ioas->backend->name);
+	return ioas->backend->map(ioas, vaddr, length, iova, access);
+}
+
+IOMMUFD_API int ioas_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
+{
+	check_arg(ioas);
+	if (ioas->backend->translate)
+		return iommufd_fail(ioas->ctx, -EOPNOTSUPP, "the %s backend maps nothing",
+				    ioas->backend->name);
+	return ioas->backend->unmap(ioas, iova, length);
+}
+
+IOMMUFD_API struct iommufd_ctx *ioas_get_ctx(const struct ioas *ioas)
+{
+	return ioas && ioas->backend == &ioas_backend_iommufd ? ioas->ctx : NULL;
 }
 
 IOMMUFD_API int ioas_map_identity(struct ioas *ioas, void *vaddr, uint64_t length,
@@ -317,7 +351,7 @@ IOMMUFD_API int ioas_map_identity(struct ioas *ioas, void *vaddr, uint64_t lengt
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&ioas->map_lock);
-	r = map_locked(ioas, vaddr, length, access, true, &iova);
+	r = map_locked(ioas, vaddr, length, access, true, NULL, NULL, &iova);
 	pthread_mutex_unlock(&ioas->map_lock);
 	return r;
 }

@@ -43,6 +43,18 @@ int iommufd_fail(const struct iommufd_ctx *ctx, int err, const char *fmt, ...)
 	return err;
 }
 
+IOMMUFD_API int iommufd_set_last_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	errno = saved;
+	return err;
+}
+
 int iommufd_fail_errno(const struct iommufd_ctx *ctx, int err, const char *what)
 {
 	char buf[256];

@@ -199,6 +199,33 @@ IOMMUFD_API int ioas_map(struct ioas *ioas, void *vaddr, uint64_t length, unsign
 /* Map at IOVA == virtual address, for drivers that want identity addresses. */
 IOMMUFD_API int ioas_map_identity(struct ioas *ioas, void *vaddr, uint64_t length,
 				  unsigned int access);
+/*
+ * The kernel step of a map, done by the caller: map [@vaddr, +@length) at
+ * @iova, returning 0 or a negative errno with nothing left mapped.
+ */
+typedef int (*ioas_kernel_map_fn)(struct ioas *ioas, void *vaddr, uint64_t length,
+				  uint64_t iova, unsigned int access, void *arg);
+
+/**
+ * ioas_map_with() - ioas_map(), with the kernel step done by @fn.
+ *
+ * Everything else is ioas_map()'s: the same buffer again takes a reference,
+ * the IOVA comes from the allocator and goes back if @fn fails, and the
+ * mapping is recorded as one. For callers that map in their own way, e.g.
+ * in chunks on several threads (the async layer's parallel pinning). On the
+ * no-IOMMU backend nothing is mapped and @fn is not called. @fn may use
+ * ioas_kernel_map() and ioas_kernel_unmap().
+ */
+IOMMUFD_API int ioas_map_with(struct ioas *ioas, void *vaddr, uint64_t length,
+			      unsigned int access, ioas_kernel_map_fn fn, void *arg,
+			      uint64_t *iova);
+/* The backend's own kernel map and unmap, untracked: for ioas_map_with() callbacks. */
+IOMMUFD_API int ioas_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
+				unsigned int access);
+IOMMUFD_API int ioas_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length);
+/* The context an ioas maps through (NULL for the VFIO group backends). */
+IOMMUFD_API struct iommufd_ctx *ioas_get_ctx(const struct ioas *ioas);
+
 /* Drop a reference on the mapping that starts at @iova; the last unmaps it. */
 IOMMUFD_API int ioas_unmap(struct ioas *ioas, uint64_t iova);
 /* The same, by the buffer's start address. */

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The async object: mode, worker pool, request slots, submit, cancel, reaping. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s)
+{
+	s->next = NULL;
+	s->prev = l->tail;
+	if (l->tail)
+		l->tail->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+}
+
+void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+void release_slot(struct iommufd_async *a, struct iommufd_async_sqe *s)
+{
+	s->state = REQ_FREE;
+	s->op = OP_NONE;
+	sqe_list_add_tail(&a->free_list, s);
+	a->outstanding--;
+}
+
+static unsigned int usable_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+}
+
+/* Why io_uring cannot be had, in words: the setup error and the sysctl. */
+static void explain_no_uring(char *buf, size_t len, int err)
+{
+	char val[16] = "";
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+
+	if (f) {
+		if (!fgets(val, sizeof(val), f))
+			val[0] = '\0';
+		fclose(f);
+		val[strcspn(val, "\n")] = '\0';
+	}
+	if (err == -ENOSYS)
+		snprintf(buf, len, "synchronous: this kernel has no io_uring (io_uring_setup: %s)",
+			 strerror(-err));
+	else if (val[0] && strcmp(val, "0"))
+		snprintf(buf, len, "synchronous: io_uring is disabled (kernel.io_uring_disabled = %s; "
+			 "io_uring_setup: %s)", val, strerror(-err));
+	else
+		snprintf(buf, len, "synchronous: io_uring_setup failed: %s", strerror(-err));
+}
+
+static int check_msg_ring(struct io_uring *ring)
+{
+	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	bool ok = p && io_uring_opcode_supported(p, IORING_OP_MSG_RING);
+
+	io_uring_free_probe(p);
+	return ok ? 0 : -EOPNOTSUPP;
+}
+
+/* Choose the mode: the caller's ring, a ring of our own, or synchronous. */
+static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned int flags)
+{
+	const char *env = getenv("IOMMUFD_ASYNC");
+	int r;
+
+	if (ring) {
+		if (check_msg_ring(ring))
+			return iommufd_set_last_error(-EOPNOTSUPP,
+				"async: this kernel has no IORING_OP_MSG_RING (5.18+), so workers "
+				"cannot post to the caller's ring; pass no ring for the "
+				"synchronous mode");
+		a->ring = ring;
+		return 0;
+	}
+	if ((flags & IOMMUFD_ASYNC_SYNC) || (env && !strcmp(env, "sync"))) {
+		a->sync = true;
+		snprintf(a->description, sizeof(a->description), "synchronous: asked for (%s)",
+			 flags & IOMMUFD_ASYNC_SYNC ? "IOMMUFD_ASYNC_SYNC" : "IOMMUFD_ASYNC=sync");
+		return 0;
+	}
+	r = io_uring_queue_init(64, &a->own_ring, 0);
+	if (r == 0 && check_msg_ring(&a->own_ring) == 0) {
+		a->has_own_ring = true;
+		a->ring = &a->own_ring;
+		return 0;
+	}
+	if (r == 0) {
+		io_uring_queue_exit(&a->own_ring);
+		r = -EOPNOTSUPP;
+	}
+	a->sync = true;
+	explain_no_uring(a->description, sizeof(a->description), r);
+	return 0;
+}
+
+static int check_opts(const struct iommufd_async_opts *o)
+{
+	if (!o)
+		return 0;
+	if (o->sz < offsetofend(struct iommufd_async_opts, flags))
+		return iommufd_set_last_error(-EINVAL, "async: opts.sz %zu is below the first "
+					      "version's %zu", o->sz,
+					      offsetofend(struct iommufd_async_opts, flags));
+	if (o->flags & ~IOMMUFD_ASYNC_SYNC)
+		return iommufd_set_last_error(-EINVAL, "async: unknown flags 0x%x",
+					      o->flags & ~IOMMUFD_ASYNC_SYNC);
+	if (o->chunk_size % (2 * MiB))
+		return iommufd_set_last_error(-EINVAL, "async: chunk_size 0x%llx is not a multiple "
+					      "of 2 MiB", (unsigned long long)o->chunk_size);
+	if (o->queue_depth > 65536)
+		return iommufd_set_last_error(-EINVAL, "async: queue_depth %u is above 65536",
+					      o->queue_depth);
+	if (o->workers > MAX_WORKERS)
+		return iommufd_set_last_error(-EINVAL, "async: %u workers is above %u",
+					      o->workers, MAX_WORKERS);
+	return 0;
+}
+
+static int start_workers(struct iommufd_async *a)
+{
+	a->workers = calloc(a->nr_workers, sizeof(*a->workers));
+	if (!a->workers)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < a->nr_workers; i++) {
+		struct worker *w = &a->workers[i];
+		int r;
+
+		w->a = a;
+		r = io_uring_queue_init(16, &w->ring, 0);
+		if (r < 0)
+			return iommufd_set_last_error(r, "async: worker %u's ring: %s", i,
+						      strerror(-r));
+		w->has_ring = true;
+		r = pthread_create(&w->thread, NULL, worker_main, w);
+		if (r)
+			return iommufd_set_last_error(-r, "async: starting worker %u: %s", i,
+						      strerror(r));
+		w->started = true;
+	}
+	return 0;
+}
+
+IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_async_opts *opts,
+				  struct iommufd_async **ret)
+{
+	struct iommufd_async *a;
+	int r;
+
+	if (!ret)
+		return iommufd_set_last_error(-EINVAL, "iommufd_async_new: ret is NULL");
+	r = check_opts(opts);
+	if (r < 0)
+		return r;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->explain_lock, NULL);
+	pthread_cond_init(&a->work_cond, NULL);
+	pthread_cond_init(&a->idle_cond, NULL);
+	a->queue_depth = opts && opts->queue_depth ? opts->queue_depth : DEFAULT_QUEUE_DEPTH;
+	a->nr_workers = opts && opts->workers ? opts->workers : usable_cpus();
+	a->split_threshold = opts && opts->split_threshold ? opts->split_threshold
+							   : DEFAULT_SPLIT_THRESHOLD;
+	a->chunk_size = opts ? opts->chunk_size : 0;
+
+	r = choose_mode(a, ring, opts ? opts->flags : 0);
+	if (r < 0)
+		goto err;
+	a->slots = calloc(a->queue_depth, sizeof(*a->slots));
+	if (!a->slots) {
+		r = -ENOMEM;
+		goto err;
+	}
+	for (unsigned int i = 0; i < a->queue_depth; i++)
+		sqe_list_add_tail(&a->free_list, &a->slots[i]);
+	if (!a->sync) {
+		r = start_workers(a);
+		if (r < 0)
+			goto err;
+		snprintf(a->description, sizeof(a->description),
+			 "io_uring: completions posted to %s ring by %u worker%s; maps of %llu MiB "
+			 "and more pinned on all of them", a->has_own_ring ? "its own" : "the caller's",
+			 a->nr_workers, a->nr_workers == 1 ? "" : "s",
+			 (unsigned long long)(a->split_threshold / MiB));
+	}
+	*ret = a;
+	return 0;
+err:
+	iommufd_async_free(a);
+	return r;
+}
+
+IOMMUFD_API struct iommufd_async *iommufd_async_free(struct iommufd_async *a)
+{
+	if (!a)
+		return NULL;
+	pthread_mutex_lock(&a->lock);
+	a->stopping = true;
+	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
+		s->cancelled = true;
+	pthread_cond_broadcast(&a->work_cond);
+	pthread_mutex_unlock(&a->lock);
+	for (unsigned int i = 0; a->workers && i < a->nr_workers; i++) {
+		if (a->workers[i].started)
+			pthread_join(a->workers[i].thread, NULL);
+		if (a->workers[i].has_ring)
+			io_uring_queue_exit(&a->workers[i].ring);
+	}
+	if (a->has_own_ring)
+		io_uring_queue_exit(&a->own_ring);
+	pthread_cond_destroy(&a->work_cond);
+	pthread_cond_destroy(&a->idle_cond);
+	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->explain_lock);
+	free(a->workers);
+	free(a->slots);
+	free(a);
+	return NULL;
+}
+
+IOMMUFD_API bool iommufd_async_is_sync(const struct iommufd_async *a)
+{
+	return a && a->sync;
+}
+
+IOMMUFD_API const char *iommufd_async_describe(const struct iommufd_async *a)
+{
+	return a ? a->description : "";
+}
+
+IOMMUFD_API struct iommufd_async_sqe *iommufd_async_get_sqe(struct iommufd_async *a)
+{
+	struct iommufd_async_sqe *s;
+
+	if (!a) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&a->lock);
+	s = a->free_list.head;
+	if (s) {
+		sqe_list_del(&a->free_list, s);
+		sqe_list_add_tail(&a->taken, s);
+		a->outstanding++;
+		s->state = REQ_TAKEN;
+		s->owner = pthread_self();
+		s->op = OP_NONE;
+		s->cancelled = false;
+		s->user_data = 0;
+		s->nr_keys = 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (!s)
+		errno = EBUSY;
+	return s;
+}
+
+/* Synchronous mode: run this thread's prepared requests now, in order. */
+static int submit_sync(struct iommufd_async *a)
+{
+	struct iommufd_async_sqe *s, *next;
+	int n = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (s = a->taken.head; s; s = next) {
+		next = s->next;
+		if (!pthread_equal(s->owner, pthread_self()))
+			continue;
+		sqe_list_del(&a->taken, s);
+		s->state = REQ_RUNNING;
+		pthread_mutex_unlock(&a->lock);
+		s->res = req_execute(a, s);
+		if (s->res < 0)
+			record_failure(a, s->user_data, iommufd_last_error());
+		pthread_mutex_lock(&a->lock);
+		s->state = REQ_DONE;
+		sqe_list_add_tail(&a->done, s);
+		n++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
+{
+	struct iommufd_async_sqe *s, *next;
+	struct sqe_list mine = { 0 };
+	int n = 0;
+
+	if (!a)
+		return iommufd_set_last_error(-EINVAL, "iommufd_async_submit: a is NULL");
+	if (a->sync)
+		return submit_sync(a);
+	/* Take this thread's slots; their keys read the ioas trackers, unlocked. */
+	pthread_mutex_lock(&a->lock);
+	for (s = a->taken.head; s; s = next) {
+		next = s->next;
+		if (!pthread_equal(s->owner, pthread_self()))
+			continue;
+		sqe_list_del(&a->taken, s);
+		sqe_list_add_tail(&mine, s);
+	}
+	pthread_mutex_unlock(&a->lock);
+	for (s = mine.head; s; s = s->next)
+		req_compute_keys(s);
+	pthread_mutex_lock(&a->lock);
+	while ((s = mine.head)) {
+		sqe_list_del(&mine, s);
+		s->state = REQ_QUEUED;
+		s->seq = a->next_seq++;
+		sqe_list_add_tail(&a->queue, s);
+		atomic_fetch_add(&a->unposted, 1);
+		n++;
+	}
+	if (n)
+		pthread_cond_broadcast(&a->work_cond);
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+IOMMUFD_API int iommufd_async_cancel(struct iommufd_async *a, uint64_t user_data)
+{
+	struct iommufd_async_sqe *s;
+	int cancelled = 0, started = 0;
+
+	if (!a)
+		return iommufd_set_last_error(-EINVAL, "iommufd_async_cancel: a is NULL");
+	pthread_mutex_lock(&a->lock);
+	for (s = a->queue.head; s; s = s->next) {
+		if (s->user_data != user_data || s->cancelled)
+			continue;
+		/* A worker completes it with -ECANCELED without running it. */
+		s->cancelled = true;
+		cancelled++;
+	}
+	for (s = a->running.head; s; s = s->next)
+		started += s->user_data == user_data;
+	for (s = a->done.head; s; s = s->next)
+		started += s->user_data == user_data;
+	if (cancelled)
+		pthread_cond_broadcast(&a->work_cond);
+	pthread_mutex_unlock(&a->lock);
+	if (cancelled)
+		return cancelled;
+	if (started)
+		return iommufd_set_last_error(-EALREADY, "request 0x%llx already started",
+					      (unsigned long long)user_data);
+	return iommufd_set_last_error(-ENOENT, "no outstanding request 0x%llx",
+				      (unsigned long long)user_data);
+}
+
+static int reap_sync(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
+{
+	struct iommufd_async_sqe *s;
+
+	pthread_mutex_lock(&a->lock);
+	s = a->done.head;
+	if (s) {
+		sqe_list_del(&a->done, s);
+		*cqe = (struct iommufd_async_cqe){ .user_data = s->user_data, .res = s->res };
+		release_slot(a, s);
+	}
+	pthread_mutex_unlock(&a->lock);
+	/* Everything submitted ran in submit: nothing will arrive later. */
+	return s ? 0 : -ENOENT;
+}
+
+static int reap_ring(struct iommufd_async *a, struct iommufd_async_cqe *cqe, bool wait)
+{
+	/* unposted drops just after a post lands: re-check it now and then. */
+	struct __kernel_timespec tick = { .tv_nsec = 1000000 };
+	struct io_uring_cqe *c;
+	int r;
+
+	for (;;) {
+		r = io_uring_peek_cqe(a->ring, &c);
+		if (r == 0)
+			break;
+		if (!wait)
+			return -EAGAIN;
+		if (!atomic_load(&a->unposted) && !atomic_load(&a->watches)) {
+			/* The last post may have landed between the peek and the load. */
+			if (io_uring_peek_cqe(a->ring, &c) == 0)
+				break;
+			return -ENOENT;
+		}
+		r = io_uring_wait_cqe_timeout(a->ring, &c, &tick);
+		if (r == 0)
+			break;
+		if (r != -EINTR && r != -ETIME)
+			return r;
+	}
+	*cqe = (struct iommufd_async_cqe){ .user_data = c->user_data, .res = c->res,
+					   .flags = c->flags };
+	io_uring_cqe_seen(a->ring, c);
+	return 0;
+}
+
+static int reap(struct iommufd_async *a, struct iommufd_async_cqe *cqe, bool wait)
+{
+	if (!a || !cqe)
+		return iommufd_set_last_error(-EINVAL, "iommufd_async_%s_cqe: %s is NULL",
+					      wait ? "wait" : "peek", a ? "cqe" : "a");
+	if (a->sync) {
+		int r = reap_sync(a, cqe);
+
+		return r == -ENOENT && !wait ? -EAGAIN : r;
+	}
+	if (!a->has_own_ring)
+		return iommufd_set_last_error(-EINVAL, "async: completions are posted to the "
+					      "caller's ring; read them there");
+	return reap_ring(a, cqe, wait);
+}
+
+IOMMUFD_API int iommufd_async_wait_cqe(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
+{
+	return reap(a, cqe, true);
+}
+
+IOMMUFD_API int iommufd_async_peek_cqe(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
+{
+	return reap(a, cqe, false);
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Completions: a worker gives the slot back first (so a caller that saw the
+ * completion can always take a slot again), then posts the CQE to the
+ * target ring with IORING_OP_MSG_RING from its own small ring. Failed
+ * requests leave their explanation in a short table for
+ * iommufd_async_explain().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void post(struct iommufd_async *a, struct io_uring *wr, uint64_t user_data, int res)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(wr);
+	struct io_uring_cqe *cqe;
+
+	/* The worker's ring has one request in flight at most: never full. */
+	io_uring_prep_msg_ring(sqe, a->ring->ring_fd, (unsigned int)res, user_data, 0);
+	/* Only a failed post gives a CQE on our side. */
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_submit(wr);
+	while (io_uring_peek_cqe(wr, &cqe) == 0) {
+		/* The target ring is gone or full beyond its overflow: say so
+		 * where the caller can read it. */
+		char text[EXPLANATION_LEN];
+
+		snprintf(text, sizeof(text), "async: posting the completion (res %d) failed: %s",
+			 res, strerror(-cqe->res));
+		record_failure(a, user_data, text);
+		io_uring_cqe_seen(wr, cqe);
+	}
+}
+
+void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_async_sqe *s,
+		  int res)
+{
+	uint64_t user_data = s->user_data;
+
+	pthread_mutex_lock(&a->lock);
+	sqe_list_del(&a->running, s);
+	release_slot(a, s);
+	/* What this request held back may run now. */
+	if (a->queue.head)
+		pthread_cond_broadcast(&a->work_cond);
+	pthread_mutex_unlock(&a->lock);
+	post(a, wr, user_data, res);
+	atomic_fetch_sub(&a->unposted, 1);
+}
+
+void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text)
+{
+	struct explained *e;
+
+	pthread_mutex_lock(&a->explain_lock);
+	e = &a->failures[a->next_failure++ % EXPLAINED_FAILURES];
+	e->user_data = user_data;
+	snprintf(e->text, sizeof(e->text), "%s", text && text[0] ? text : "(no explanation)");
+	pthread_mutex_unlock(&a->explain_lock);
+}
+
+IOMMUFD_API const char *iommufd_async_explain(struct iommufd_async *a, uint64_t user_data,
+					      char *buf, size_t len)
+{
+	if (!buf || !len)
+		return "";
+	buf[0] = '\0';
+	if (!a)
+		return buf;
+	pthread_mutex_lock(&a->explain_lock);
+	/* Newest first: a user_data reused later names its latest failure. */
+	for (unsigned int i = 1; i <= EXPLAINED_FAILURES && i <= a->next_failure; i++) {
+		const struct explained *e =
+			&a->failures[(a->next_failure - i) % EXPLAINED_FAILURES];
+
+		if (e->user_data == user_data) {
+			snprintf(buf, len, "%s", e->text);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->explain_lock);
+	return buf;
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The workers: each takes chunks of an open split map first (one request
+ * waits on them), then the oldest queued request that no earlier request
+ * touching the same range holds back, runs it, and posts its completion.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool keys_overlap(const struct req_key *x, const struct req_key *y)
+{
+	return x->owner == y->owner && x->space == y->space && x->first <= y->last &&
+	       y->first <= x->last;
+}
+
+static bool reqs_conflict(const struct iommufd_async_sqe *x, const struct iommufd_async_sqe *y)
+{
+	for (unsigned int i = 0; i < x->nr_keys; i++)
+		for (unsigned int j = 0; j < y->nr_keys; j++)
+			if (keys_overlap(&x->keys[i], &y->keys[j]))
+				return true;
+	return false;
+}
+
+/* Is @s held back by a running request or an earlier queued one? */
+static bool blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
+{
+	if (!s->nr_keys)
+		return false;
+	for (const struct iommufd_async_sqe *r = a->running.head; r; r = r->next)
+		if (reqs_conflict(s, r))
+			return true;
+	for (const struct iommufd_async_sqe *q = a->queue.head; q != s; q = q->next)
+		if (!q->cancelled && reqs_conflict(s, q))
+			return true;
+	return false;
+}
+
+struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a)
+{
+	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
+		if (s->cancelled || !blocked(a, s))
+			return s;
+	return NULL;
+}
+
+/* With a->lock held: an open split with chunks left, joined as a helper. */
+static struct split *join_split(struct iommufd_async *a)
+{
+	for (struct split *s = a->splits; s; s = s->next) {
+		if (atomic_load(&s->next_chunk) < s->nr_chunks) {
+			pthread_mutex_lock(&s->lock);
+			s->helpers++;
+			pthread_mutex_unlock(&s->lock);
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void help_split(struct split *s)
+{
+	split_work(s);
+	pthread_mutex_lock(&s->lock);
+	s->helpers--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct iommufd_async *a = w->a;
+	struct iommufd_async_sqe *s;
+	struct split *sp;
+	int res;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		sp = join_split(a);
+		if (sp) {
+			pthread_mutex_unlock(&a->lock);
+			help_split(sp);
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
+		s = dispatch_pick(a);
+		if (s) {
+			sqe_list_del(&a->queue, s);
+			s->state = REQ_RUNNING;
+			sqe_list_add_tail(&a->running, s);
+			pthread_mutex_unlock(&a->lock);
+			if (s->cancelled) {
+				res = -ECANCELED;
+			} else {
+				res = req_execute(a, s);
+				if (res < 0)
+					record_failure(a, s->user_data, iommufd_last_error());
+			}
+			complete_req(a, &w->ring, s, res);
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
+		if (a->stopping && !a->queue.head)
+			break;
+		pthread_cond_wait(&a->work_cond, &a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Private to async/: requests, the worker pool, split maps, completions. */
+#ifndef ASYNC_INTERNAL_H
+#define ASYNC_INTERNAL_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <iommufd/async.h>
+
+#define MiB (1ULL << 20)
+#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
+#define DEFAULT_QUEUE_DEPTH 128
+#define DEFAULT_SPLIT_THRESHOLD (64 * MiB)
+#define MAX_WORKERS 64
+#define EXPLAINED_FAILURES 64
+#define EXPLANATION_LEN 512
+
+enum req_op {
+	OP_NONE,
+	OP_MAP,
+	OP_UNMAP,
+	OP_UNMAP_VADDR,
+	OP_COPY,
+	OP_DMA_ALLOC,
+	OP_DMA_FREE,
+};
+
+enum req_state {
+	REQ_FREE,	/* on the free list */
+	REQ_TAKEN,	/* handed out by get_sqe, being prepared */
+	REQ_QUEUED,	/* submitted, not started */
+	REQ_RUNNING,
+	REQ_DONE,	/* synchronous mode: completed, not yet reaped */
+};
+
+/*
+ * What a request touches, for ordering: a range in one address space of
+ * one handle (the virtual or the IOVA space of an ioas, or an IOAS ID of a
+ * context). Requests whose keys overlap run in submission order.
+ */
+enum key_space { KEY_VA, KEY_IOVA, KEY_RAW_IOAS };
+
+struct req_key {
+	const void *owner;	/* the ioas, or the ctx for KEY_RAW_IOAS */
+	uint32_t space;		/* enum key_space, or KEY_RAW_IOAS + IOAS ID */
+	uint64_t first, last;	/* inclusive */
+};
+
+struct iommufd_async_sqe {
+	struct iommufd_async_sqe *prev, *next;	/* in the free, taken or queue list */
+	enum req_state state;
+	enum req_op op;
+	bool cancelled;
+	pthread_t owner;	/* the thread that took it (submit takes its own) */
+	uint64_t seq;		/* submission order */
+	uint64_t user_data;
+	struct req_key keys[2];
+	unsigned int nr_keys;
+
+	struct ioas *ioas;
+	struct iommufd_ctx *ctx;
+	void *vaddr;
+	uint64_t length;
+	uint64_t iova;
+	uint64_t *iova_out;
+	unsigned int access;	/* map access, copy flags */
+	uint32_t dst_id, src_id;
+	struct ioas_dma_opts dma_opts;
+	struct ioas_dma_buf *buf;
+	struct ioas_dma_buf **buf_out;
+	int res;		/* synchronous mode: the result until reaped */
+};
+
+struct sqe_list {
+	struct iommufd_async_sqe *head, *tail;
+};
+
+/* A map being pinned in chunks by several threads (split.c). */
+struct split {
+	struct iommufd_ctx *ctx;
+	uint32_t ioas_id;
+	char *vaddr;
+	uint64_t iova, length, chunk;
+	unsigned int access;
+	unsigned int nr_chunks;
+	atomic_uint next_chunk;		/* the next chunk to claim */
+	unsigned char *mapped;		/* per chunk: 1 once mapped */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int done;		/* chunks finished, mapped or not */
+	unsigned int helpers;		/* pool workers inside split_work() */
+	int err;			/* the first chunk error */
+	char explanation[EXPLANATION_LEN];
+	struct split *next;		/* on the pool's list of open splits */
+};
+
+struct explained {
+	uint64_t user_data;
+	char text[EXPLANATION_LEN];
+};
+
+/* A worker thread and the small ring it posts completions from. */
+struct worker {
+	struct iommufd_async *a;
+	pthread_t thread;
+	struct io_uring ring;
+	bool has_ring, started;
+};
+
+struct iommufd_async {
+	struct io_uring *ring;		/* where completions go (the caller's or own) */
+	struct io_uring own_ring;
+	bool has_own_ring;
+	bool sync;
+	char description[256];
+	unsigned int queue_depth;
+	unsigned int nr_workers;
+	uint64_t split_threshold, chunk_size;
+
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t work_cond;	/* a request or a split chunk to take */
+	pthread_cond_t idle_cond;	/* a request finished (for free()) */
+	struct iommufd_async_sqe *slots;
+	struct sqe_list free_list, taken, queue, running, done;
+	unsigned int outstanding;	/* slots not on the free list */
+	uint64_t next_seq;
+	atomic_uint unposted;		/* submitted, completion not yet posted */
+	atomic_uint watches;		/* armed eventfd watches */
+	struct split *splits;		/* open splits wanting helpers */
+	bool stopping;
+	struct worker *workers;
+
+	pthread_mutex_t explain_lock;
+	struct explained failures[EXPLAINED_FAILURES];
+	unsigned int next_failure;
+};
+
+/* lists (async.c) */
+void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s);
+void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s);
+
+/* requests.c: run one request in the calling thread, 0 or -errno. */
+int req_execute(struct iommufd_async *a, struct iommufd_async_sqe *s);
+/* The ordering keys of a prepared request. */
+void req_compute_keys(struct iommufd_async_sqe *s);
+
+/* dispatch.c */
+void *worker_main(void *arg);
+/* With a->lock held: the first queued request nothing earlier blocks. */
+struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a);
+
+/* split.c */
+int split_map(struct iommufd_async *a, struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
+	      uint64_t length, uint64_t iova, unsigned int access, unsigned int threads,
+	      uint64_t chunk);
+/* Map chunks of @s until none is left unclaimed. */
+void split_work(struct split *s);
+
+/* complete.c */
+/* @s ran with @res: give its slot back, then post its completion from @wr. */
+void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_async_sqe *s,
+		  int res);
+/* With a->lock held: back to the free list. */
+void release_slot(struct iommufd_async *a, struct iommufd_async_sqe *s);
+void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text);
+
+#endif
