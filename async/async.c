@@ -9,6 +9,8 @@
 
 #include "internal.h"
 
+#define POST_BATCH 32
+
 void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s)
 {
 	s->next = NULL;
@@ -127,9 +129,10 @@ static int check_opts(const struct iommufd_async_opts *o)
 		return iommufd_set_last_error(-EINVAL, "async: opts.sz %zu is below the first "
 					      "version's %zu", o->sz,
 					      offsetofend(struct iommufd_async_opts, flags));
-	if (o->flags & ~IOMMUFD_ASYNC_SYNC)
+	if (o->flags & ~(IOMMUFD_ASYNC_SYNC | IOMMUFD_ASYNC_NO_INLINE))
 		return iommufd_set_last_error(-EINVAL, "async: unknown flags 0x%x",
-					      o->flags & ~IOMMUFD_ASYNC_SYNC);
+					      o->flags & ~(IOMMUFD_ASYNC_SYNC |
+							   IOMMUFD_ASYNC_NO_INLINE));
 	if (o->chunk_size % (2 * MiB))
 		return iommufd_set_last_error(-EINVAL, "async: chunk_size 0x%llx is not a multiple "
 					      "of 2 MiB", (unsigned long long)o->chunk_size);
@@ -189,6 +192,10 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	a->split_threshold = opts && opts->split_threshold ? opts->split_threshold
 							   : DEFAULT_SPLIT_THRESHOLD;
 	a->chunk_size = opts ? opts->chunk_size : 0;
+	a->inline_max = opts && opts->inline_max ? opts->inline_max : DEFAULT_INLINE_MAX;
+	if (opts && opts->flags & IOMMUFD_ASYNC_NO_INLINE)
+		a->inline_max = 0;
+	pthread_mutex_init(&a->post_lock, NULL);
 
 	r = choose_mode(a, ring, opts ? opts->flags : 0);
 	if (r < 0)
@@ -201,14 +208,22 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	for (unsigned int i = 0; i < a->queue_depth; i++)
 		sqe_list_add_tail(&a->free_list, &a->slots[i]);
 	if (!a->sync) {
+		r = io_uring_queue_init(POST_BATCH, &a->post_ring, 0);
+		if (r < 0) {
+			iommufd_set_last_error(r, "async: the ring inline completions are posted "
+					       "from: %s", strerror(-r));
+			goto err;
+		}
+		a->has_post_ring = true;
 		r = start_workers(a);
 		if (r < 0)
 			goto err;
 		snprintf(a->description, sizeof(a->description),
-			 "io_uring: completions posted to %s ring by %u worker%s; maps of %llu MiB "
+			 "io_uring: completions posted to %s ring; requests up to %llu KiB run "
+			 "in the submitting thread, larger ones on %u worker%s; maps of %llu MiB "
 			 "and more pinned on all of them", a->has_own_ring ? "its own" : "the caller's",
-			 a->nr_workers, a->nr_workers == 1 ? "" : "s",
-			 (unsigned long long)(a->split_threshold / MiB));
+			 (unsigned long long)(a->inline_max / 1024), a->nr_workers,
+			 a->nr_workers == 1 ? "" : "s", (unsigned long long)(a->split_threshold / MiB));
 	}
 	*ret = a;
 	return 0;
@@ -233,8 +248,11 @@ IOMMUFD_API struct iommufd_async *iommufd_async_free(struct iommufd_async *a)
 		if (a->workers[i].has_ring)
 			io_uring_queue_exit(&a->workers[i].ring);
 	}
+	if (a->has_post_ring)
+		io_uring_queue_exit(&a->post_ring);
 	if (a->has_own_ring)
 		io_uring_queue_exit(&a->own_ring);
+	pthread_mutex_destroy(&a->post_lock);
 	pthread_cond_destroy(&a->work_cond);
 	pthread_cond_destroy(&a->idle_cond);
 	pthread_mutex_destroy(&a->lock);
@@ -270,6 +288,7 @@ IOMMUFD_API struct iommufd_async_sqe *iommufd_async_get_sqe(struct iommufd_async
 		sqe_list_add_tail(&a->taken, s);
 		a->outstanding++;
 		s->state = REQ_TAKEN;
+		s->batch = NULL;
 		s->owner = pthread_self();
 		s->op = OP_NONE;
 		s->cancelled = false;
@@ -308,11 +327,50 @@ static int submit_sync(struct iommufd_async *a)
 	return n;
 }
 
+/* Small, and nothing earlier touching its ranges still pending: run it here. */
+static bool runs_inline(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
+{
+	return a->inline_max && req_bytes(s) <= a->inline_max && !dispatch_blocked(a, s);
+}
+
+/*
+ * Run the requests taken inline, in order (they sit on the running list
+ * meanwhile, holding back what touches their ranges). Completions go out
+ * in batches, each batch's slots freed just before its post.
+ */
+static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
+{
+	struct iommufd_async_sqe *s = first, *batch;
+	uint64_t ud[POST_BATCH];
+	int res[POST_BATCH];
+
+	while (s) {
+		unsigned int n = 0;
+
+		for (batch = s; s && n < POST_BATCH; s = s->inline_next, n++) {
+			res[n] = req_execute(a, s);
+			ud[n] = s->user_data;
+			if (res[n] < 0)
+				record_failure(a, s->user_data, iommufd_last_error());
+		}
+		pthread_mutex_lock(&a->lock);
+		for (unsigned int i = 0; i < n; i++, batch = batch->inline_next) {
+			sqe_list_del(&a->running, batch);
+			release_slot(a, batch);
+		}
+		if (a->queue.head)
+			pthread_cond_broadcast(&a->work_cond);
+		pthread_mutex_unlock(&a->lock);
+		post_many(a, ud, res, n);
+	}
+}
+
 IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 {
 	struct iommufd_async_sqe *s, *next;
+	struct iommufd_async_sqe *here = NULL, **here_tail = &here;
 	struct sqe_list mine = { 0 };
-	int n = 0;
+	unsigned int queued = 0, inlined = 0;
 
 	if (!a)
 		return iommufd_set_last_error(-EINVAL, "iommufd_async_submit: a is NULL");
@@ -333,16 +391,30 @@ IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 	pthread_mutex_lock(&a->lock);
 	while ((s = mine.head)) {
 		sqe_list_del(&mine, s);
-		s->state = REQ_QUEUED;
 		s->seq = a->next_seq++;
-		sqe_list_add_tail(&a->queue, s);
 		atomic_fetch_add(&a->unposted, 1);
-		n++;
+		s->batch = &here;
+		if (runs_inline(a, s)) {
+			s->state = REQ_RUNNING;
+			sqe_list_add_tail(&a->running, s);
+			/* A second link for the batch: prev/next are the running list's. */
+			s->inline_next = NULL;
+			*here_tail = s;
+			here_tail = &s->inline_next;
+			inlined++;
+		} else {
+			s->batch = NULL;
+			s->state = REQ_QUEUED;
+			sqe_list_add_tail(&a->queue, s);
+			queued++;
+		}
 	}
-	if (n)
+	if (queued)
 		pthread_cond_broadcast(&a->work_cond);
 	pthread_mutex_unlock(&a->lock);
-	return n;
+	if (inlined)
+		run_inline(a, here);
+	return queued + inlined;
 }
 
 IOMMUFD_API int iommufd_async_cancel(struct iommufd_async *a, uint64_t user_data)

@@ -50,6 +50,36 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 	atomic_fetch_sub(&a->unposted, 1);
 }
 
+void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *res, unsigned int n)
+{
+	struct io_uring_cqe *cqe;
+
+	pthread_mutex_lock(&a->post_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&a->post_ring);
+
+		if (!sqe) {
+			io_uring_submit(&a->post_ring);
+			sqe = io_uring_get_sqe(&a->post_ring);
+		}
+		io_uring_prep_msg_ring(sqe, a->ring->ring_fd, (unsigned int)res[i], user_data[i], 0);
+		/* Ours too: a failed post is recorded under the request's user_data. */
+		io_uring_sqe_set_data64(sqe, user_data[i]);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	}
+	io_uring_submit(&a->post_ring);
+	while (io_uring_peek_cqe(&a->post_ring, &cqe) == 0) {
+		char text[EXPLANATION_LEN];
+
+		snprintf(text, sizeof(text), "async: posting a completion failed: %s",
+			 strerror(-cqe->res));
+		record_failure(a, cqe->user_data, text);
+		io_uring_cqe_seen(&a->post_ring, cqe);
+	}
+	pthread_mutex_unlock(&a->post_lock);
+	atomic_fetch_sub(&a->unposted, n);
+}
+
 void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text)
 {
 	struct explained *e;

@@ -24,15 +24,15 @@ static bool reqs_conflict(const struct iommufd_async_sqe *x, const struct iommuf
 	return false;
 }
 
-/* Is @s held back by a running request or an earlier queued one? */
-static bool blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
+bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
 {
 	if (!s->nr_keys)
 		return false;
 	for (const struct iommufd_async_sqe *r = a->running.head; r; r = r->next)
-		if (reqs_conflict(s, r))
+		/* Same inline batch: those run one after the other, in order, anyway. */
+		if ((!s->batch || r->batch != s->batch) && reqs_conflict(s, r))
 			return true;
-	for (const struct iommufd_async_sqe *q = a->queue.head; q != s; q = q->next)
+	for (const struct iommufd_async_sqe *q = a->queue.head; q && q != s; q = q->next)
 		if (!q->cancelled && reqs_conflict(s, q))
 			return true;
 	return false;
@@ -41,7 +41,7 @@ static bool blocked(const struct iommufd_async *a, const struct iommufd_async_sq
 struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a)
 {
 	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
-		if (s->cancelled || !blocked(a, s))
+		if (s->cancelled || !dispatch_blocked(a, s))
 			return s;
 	return NULL;
 }

@@ -16,6 +16,7 @@
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 #define DEFAULT_QUEUE_DEPTH 128
 #define DEFAULT_SPLIT_THRESHOLD (64 * MiB)
+#define DEFAULT_INLINE_MAX (64 * 1024)
 #define MAX_WORKERS 64
 #define EXPLAINED_FAILURES 64
 #define EXPLANATION_LEN 512
@@ -53,6 +54,8 @@ struct req_key {
 
 struct iommufd_async_sqe {
 	struct iommufd_async_sqe *prev, *next;	/* in the free, taken or queue list */
+	struct iommufd_async_sqe *inline_next;	/* a submit's batch run inline */
+	const void *batch;	/* which submit call runs it inline, else NULL */
 	enum req_state state;
 	enum req_op op;
 	bool cancelled;
@@ -121,6 +124,12 @@ struct iommufd_async {
 	unsigned int queue_depth;
 	unsigned int nr_workers;
 	uint64_t split_threshold, chunk_size;
+	uint64_t inline_max;		/* 0: nothing runs inline */
+
+	/* Inline completions are posted from here, by any submitting thread. */
+	pthread_mutex_t post_lock;
+	struct io_uring post_ring;
+	bool has_post_ring;
 
 	pthread_mutex_t lock;		/* everything below */
 	pthread_cond_t work_cond;	/* a request or a split chunk to take */
@@ -148,11 +157,15 @@ void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s);
 int req_execute(struct iommufd_async *a, struct iommufd_async_sqe *s);
 /* The ordering keys of a prepared request. */
 void req_compute_keys(struct iommufd_async_sqe *s);
+/* How many bytes the request works on (what inline_max is compared with). */
+uint64_t req_bytes(const struct iommufd_async_sqe *s);
 
 /* dispatch.c */
 void *worker_main(void *arg);
 /* With a->lock held: the first queued request nothing earlier blocks. */
 struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a);
+/* With a->lock held: is @s held back by a running or an earlier queued request? */
+bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s);
 
 /* split.c */
 int split_map(struct iommufd_async *a, struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
@@ -167,6 +180,8 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 		  int res);
 /* With a->lock held: back to the free list. */
 void release_slot(struct iommufd_async *a, struct iommufd_async_sqe *s);
+/* Post @n completions at once from the shared post ring. */
+void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *res, unsigned int n);
 void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text);
 
 #endif

@@ -29,3 +29,7 @@ endef
 
 $(eval $(call async_program,tests/vm/test_async,tests/vm/test_async.c tests/vm/edu.c tests/vm/harness.c,))
 VM_TESTS += $(O)/tests/vm/test_async
+
+# Async vs. synchronous, in the guest (make bench).
+$(eval $(call async_program,bench/bench_async,bench/bench_async.c,))
+BENCHES += $(O)/bench/bench_async

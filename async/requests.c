@@ -151,6 +151,24 @@ void req_compute_keys(struct iommufd_async_sqe *s)
 	}
 }
 
+uint64_t req_bytes(const struct iommufd_async_sqe *s)
+{
+	switch (s->op) {
+	case OP_MAP:
+	case OP_COPY:
+	case OP_DMA_ALLOC:
+		return s->length;
+	case OP_UNMAP:
+	case OP_UNMAP_VADDR:
+		/* The mapping's size when the tracker knew it at submit. */
+		return s->nr_keys ? s->keys[0].last - s->keys[0].first + 1 : 0;
+	case OP_DMA_FREE:
+		return s->buf ? s->buf->mapped : 0;
+	default:
+		return 0;
+	}
+}
+
 /* ioas_map()'s kernel step for a split map: the chunks on the pool. */
 static int map_split(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
 		     unsigned int access, void *arg)

@@ -23,7 +23,7 @@
 static uint64_t pick_chunk(uint64_t length, unsigned int threads, uint64_t chunk)
 {
 	if (!chunk) {
-		chunk = length / (4ULL * threads);
+		chunk = length / (16ULL * threads);
 		if (chunk < MIN_CHUNK)
 			chunk = MIN_CHUNK;
 	}

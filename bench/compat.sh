@@ -16,6 +16,7 @@ native=$(run --variant full -- "$prog")
 kcompat=$(run --variant kcompat -- "$prog")
 shimmed=$(run --variant cdevonly -- env LD_PRELOAD="$shim" "$prog")
 plain=$(run --variant cdevonly -- "$prog")
+serial=$(run --variant cdevonly -- env LD_PRELOAD="$shim" LIBIOMMUFD_COMPAT_PARALLEL=0 "$prog")
 
 printf '%-22s %12s %12s %12s %14s %14s\n' "MAP+UNMAP pair (us)" native-type1 kernel-compat shim \
 	shim/kcompat shim/native
@@ -30,3 +31,13 @@ echo "ioctl on an fd the shim does not own (FIONREAD on a pipe, ns per call):"
 p=$(get foreign_ioctl_ns "$plain"); m=$(get foreign_ioctl_ns "$shimmed")
 echo "  cdevonly kernel without the shim: $p"
 echo "  cdevonly kernel with the shim:    $m   (+$(awk -v a="$m" -v b="$p" 'BEGIN {printf "%.1f", a - b}') ns)"
+echo
+echo "one MAP_DMA of 1 GiB never touched (guest RAM at VM start; ms, mean of 2):"
+n=$(get cold_1g_ms "$native"); k=$(get cold_1g_ms "$kcompat"); m=$(get cold_1g_ms "$shimmed")
+one=$(get cold_1g_ms "$serial")
+echo "  native type1:                 $n"
+echo "  kernel compat container:      $k"
+echo "  shim, one thread:             $one"
+echo "  shim, parallel pinning:       $m"
+echo "  native/shim: $(awk -v a="$n" -v b="$m" 'BEGIN {printf "%.2f", a / b}')x faster than native type1 (target 1.7x);" \
+	"$(awk -v a="$one" -v b="$m" 'BEGIN {printf "%.2f", a / b}')x from the parallel path"

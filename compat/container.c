@@ -10,9 +10,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <iommufd/async.h>
 
 #include "compat.h"
 
@@ -230,6 +233,31 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
 	return false;
 }
 
+/*
+ * A VMM mapping guest RAM spends nearly all of MAP_DMA faulting in and
+ * pinning pages: from this size up, pin in chunks on every CPU the process
+ * may use (the async layer's parallel path). LIBIOMMUFD_COMPAT_PARALLEL=0
+ * turns it off.
+ */
+#define PARALLEL_MAP_MIN (64ULL << 20)
+
+static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
+		     unsigned int prot)
+{
+	const char *env = getenv("LIBIOMMUFD_COMPAT_PARALLEL");
+	cpu_set_t cpus;
+	int n = 1;
+
+	if (size >= PARALLEL_MAP_MIN && !(env && !strcmp(env, "0")) &&
+	    !sched_getaffinity(0, sizeof(cpus), &cpus))
+		n = CPU_COUNT(&cpus);
+	if (n > 1)
+		return iommufd_map_parallel(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size,
+					    iova, prot, n, 0);
+	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
+				prot | IOMMUFD_MAP_FIXED_IOVA);
+}
+
 static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_map map;
@@ -237,7 +265,7 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | VFIO_DMA_MAP_FLAG_VADDR;
 	bool set_vaddr;
 	unsigned int prot = 0;
-	uint64_t pgsize, iova;
+	uint64_t pgsize;
 	struct compat_dma *d;
 	int r;
 
@@ -277,9 +305,7 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	if (!d)
 		return -ENOMEM;
 	*d = (struct compat_dma){ .iova = map.iova, .size = map.size, .vaddr = map.vaddr };
-	iova = map.iova;
-	r = iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)map.vaddr, map.size, &iova,
-			     prot | IOMMUFD_MAP_FIXED_IOVA);
+	r = map_pages(c, map.vaddr, map.size, map.iova, prot);
 	if (r < 0) {
 		compat_trace("  IOMMU_IOAS_MAP failed: %s", iommufd_last_error());
 		free(d);

@@ -39,6 +39,8 @@ struct iommufd_async_sqe;
 enum iommufd_async_flags {
 	/* Run every request in the submitting thread (no workers, no ring). */
 	IOMMUFD_ASYNC_SYNC = 1 << 0,
+	/* Hand every request to the workers, however small (see inline_max). */
+	IOMMUFD_ASYNC_NO_INLINE = 1 << 1,
 };
 
 struct iommufd_async_opts {
@@ -55,6 +57,11 @@ struct iommufd_async_opts {
 	/* Chunk size of a split map, a multiple of 2 MiB. 0: chosen from
 	 * the length and the number of workers. */
 	uint64_t chunk_size;
+	/* Requests on at most this many bytes run in the submitting thread
+	 * when nothing earlier holds them back, completing on the ring all
+	 * the same: handing a 4 KiB map to a worker costs more than the map
+	 * (io_uring itself issues what will not block inline). 0: 64 KiB. */
+	uint64_t inline_max;
 	unsigned int flags;	/* enum iommufd_async_flags */
 };
 

@@ -130,6 +130,8 @@ TEST_F(async, map_and_unmap_complete_on_the_callers_ring)
 	ASSERT_TRUE(strstr(iommufd_async_describe(a), "the caller's ring") != NULL);
 	iommufd_async_prep_map(sqe_with(a, 11), self->ioas, buf, 64 * 1024, IOMMUFD_MAP_RW, &iova);
 	ASSERT_EQ(iommufd_async_submit(a), 1);
+	/* 64 KiB runs inline: its completion is on the ring when submit returns. */
+	ASSERT_EQ(io_uring_cq_ready(&self->ring), 1);
 	ASSERT_EQ(next_cqe(&self->ring, &ud, NULL), 0);
 	ASSERT_EQ(ud, 11);
 	ASSERT_NE(iova, 0);
@@ -277,7 +279,8 @@ TEST_F(async, queue_depth_pushes_back)
 /* One worker busy with a slow map: what queues behind it can be cancelled. */
 TEST_F(async, cancel_what_has_not_started)
 {
-	IOMMUFD_OPTS(iommufd_async_opts, opts, .workers = 1, .split_threshold = UINT64_MAX);
+	IOMMUFD_OPTS(iommufd_async_opts, opts, .workers = 1, .split_threshold = UINT64_MAX,
+		     .flags = IOMMUFD_ASYNC_NO_INLINE);
 	enum { N = 8, BIG = 128 * MiB };
 	uint64_t iova[N + 1], ud;
 	uint8_t *big = anon(BIG), *small = anon(N * PAGE);
@@ -319,7 +322,8 @@ TEST_F(async, cancel_what_has_not_started)
 /* free() with requests queued: the running one finishes, the rest are cancelled. */
 TEST_F(async, free_cancels_the_queue)
 {
-	IOMMUFD_OPTS(iommufd_async_opts, opts, .workers = 1, .split_threshold = UINT64_MAX);
+	IOMMUFD_OPTS(iommufd_async_opts, opts, .workers = 1, .split_threshold = UINT64_MAX,
+		     .flags = IOMMUFD_ASYNC_NO_INLINE);
 	enum { BIG = 64 * MiB };
 	uint8_t *big = anon(BIG), *small = anon(4 * PAGE);
 	uint64_t iova[5], ud;
@@ -355,9 +359,31 @@ TEST_F(async, free_cancels_the_queue)
 	munmap(small, 4 * PAGE);
 }
 
+/* Everything on the workers: small requests too, when asked. */
+TEST_F(async, no_inline_hands_everything_to_the_workers)
+{
+	IOMMUFD_OPTS(iommufd_async_opts, opts, .flags = IOMMUFD_ASYNC_NO_INLINE);
+	struct iommufd_async *a;
+	uint8_t *buf = anon(PAGE);
+	uint64_t iova = 0, ud;
+
+	ASSERT_OK(iommufd_async_new(&self->ring, &opts, &a));
+	ASSERT_TRUE(strstr(iommufd_async_describe(a), "up to 0 KiB") != NULL);
+	iommufd_async_prep_map(sqe_with(a, 1), self->ioas, buf, PAGE, IOMMUFD_MAP_RW, &iova);
+	iommufd_async_prep_unmap_vaddr(sqe_with(a, 2), self->ioas, buf);
+	ASSERT_EQ(iommufd_async_submit(a), 2);
+	ASSERT_EQ(next_cqe(&self->ring, &ud, NULL), 0);
+	ASSERT_EQ(ud, 1);
+	ASSERT_EQ(next_cqe(&self->ring, &ud, NULL), 0);
+	ASSERT_EQ(ud, 2);
+	iommufd_async_free(a);
+	munmap(buf, PAGE);
+}
+
 /*
  * An unmap by address submitted with its map: it must wait for the map,
- * or it would find nothing (the maps are slow: 8 MiB never touched).
+ * or it would find nothing (the maps are slow: 8 MiB never touched). The
+ * unmap is small enough to run inline, but its map holds it back.
  */
 TEST_F(async, unmap_never_overtakes_its_map)
 {
