@@ -328,9 +328,11 @@ static int submit_sync(struct iommufd_async *a)
 }
 
 /* Small, and nothing earlier touching its ranges still pending: run it here. */
-static bool runs_inline(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
+static bool runs_inline(const struct iommufd_async *a, const struct iommufd_async_sqe *s,
+			unsigned int batch_len)
 {
-	return a->inline_max && req_bytes(s) <= a->inline_max && !dispatch_blocked(a, s);
+	return a->inline_max && req_bytes(s) <= a->inline_max &&
+	       !dispatch_blocked(a, s, batch_len);
 }
 
 /*
@@ -356,6 +358,7 @@ static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 		pthread_mutex_lock(&a->lock);
 		for (unsigned int i = 0; i < n; i++, batch = batch->inline_next) {
 			sqe_list_del(&a->running, batch);
+			a->nr_running--;
 			release_slot(a, batch);
 		}
 		if (a->queue.head)
@@ -394,9 +397,10 @@ IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 		s->seq = a->next_seq++;
 		atomic_fetch_add(&a->unposted, 1);
 		s->batch = &here;
-		if (runs_inline(a, s)) {
+		if (runs_inline(a, s, inlined)) {
 			s->state = REQ_RUNNING;
 			sqe_list_add_tail(&a->running, s);
+			a->nr_running++;
 			/* A second link for the batch: prev/next are the running list's. */
 			s->inline_next = NULL;
 			*here_tail = s;

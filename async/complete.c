@@ -41,6 +41,7 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 
 	pthread_mutex_lock(&a->lock);
 	sqe_list_del(&a->running, s);
+	a->nr_running--;
 	release_slot(a, s);
 	/* What this request held back may run now. */
 	if (a->queue.head)

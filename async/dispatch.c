@@ -24,11 +24,14 @@ static bool reqs_conflict(const struct iommufd_async_sqe *x, const struct iommuf
 	return false;
 }
 
-bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s)
+bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s,
+		      unsigned int own)
 {
 	if (!s->nr_keys)
 		return false;
-	for (const struct iommufd_async_sqe *r = a->running.head; r; r = r->next)
+	/* Only its own batch running (one thread submitting): nothing to check there. */
+	for (const struct iommufd_async_sqe *r = a->nr_running > own ? a->running.head : NULL; r;
+	     r = r->next)
 		/* Same inline batch: those run one after the other, in order, anyway. */
 		if ((!s->batch || r->batch != s->batch) && reqs_conflict(s, r))
 			return true;
@@ -41,7 +44,7 @@ bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_
 struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a)
 {
 	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
-		if (s->cancelled || !dispatch_blocked(a, s))
+		if (s->cancelled || !dispatch_blocked(a, s, 0))
 			return s;
 	return NULL;
 }
@@ -91,6 +94,7 @@ void *worker_main(void *arg)
 			sqe_list_del(&a->queue, s);
 			s->state = REQ_RUNNING;
 			sqe_list_add_tail(&a->running, s);
+			a->nr_running++;
 			pthread_mutex_unlock(&a->lock);
 			if (s->cancelled) {
 				res = -ECANCELED;

@@ -136,6 +136,7 @@ struct iommufd_async {
 	pthread_cond_t idle_cond;	/* a request finished (for free()) */
 	struct iommufd_async_sqe *slots;
 	struct sqe_list free_list, taken, queue, running, done;
+	unsigned int nr_running;	/* on the running list */
 	unsigned int outstanding;	/* slots not on the free list */
 	uint64_t next_seq;
 	atomic_uint unposted;		/* submitted, completion not yet posted */
@@ -164,8 +165,12 @@ uint64_t req_bytes(const struct iommufd_async_sqe *s);
 void *worker_main(void *arg);
 /* With a->lock held: the first queued request nothing earlier blocks. */
 struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a);
-/* With a->lock held: is @s held back by a running or an earlier queued request? */
-bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s);
+/*
+ * With a->lock held: is @s held back by a running or an earlier queued
+ * request? @own: how many of the running are @s's own inline batch.
+ */
+bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s,
+		      unsigned int own);
 
 /* split.c */
 int split_map(struct iommufd_async *a, struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,

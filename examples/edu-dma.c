@@ -9,7 +9,6 @@
  *
  *	edu-dma [BDF]		(default: the first 1234:11e8 device)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -22,16 +21,8 @@
 
 #include <iommufd/iommufd.h>
 
-#define REG_DMA_SRC	0x80
-#define REG_DMA_DST	0x88
-#define REG_DMA_COUNT	0x90
-#define REG_DMA_CMD	0x98
-#define REG_IRQ_STATUS	0x24
-#define REG_IRQ_ACK	0x64
-#define DMA_START	0x1
-#define DMA_TO_RAM	0x2
-#define DMA_IRQ		0x4
-#define DEV_BUF		0x40000	/* the device's own 4 KiB buffer */
+#include "edu.h"
+
 #define LEN		2048	/* QEMU's edu takes 1..4095 bytes */
 #define BUF_IOVA	0x200000
 
@@ -41,66 +32,21 @@ static int die(const char *what, int err)
 	return 1;
 }
 
-static int reg_write(struct iommufd_device *dev, uint64_t reg, uint64_t val)
-{
-	ssize_t n = iommufd_device_region_write(dev, IOMMUFD_PCI_BAR0, &val, 8, reg);
-
-	return n == 8 ? 0 : n < 0 ? (int)n : -EIO;
-}
-
-static int reg_read32(struct iommufd_device *dev, uint64_t reg, uint32_t *val)
-{
-	ssize_t n = iommufd_device_region_read(dev, IOMMUFD_PCI_BAR0, val, 4, reg);
-
-	return n == 4 ? 0 : n < 0 ? (int)n : -EIO;
-}
-
 /* Start a DMA and wait for its MSI on @efd; ack the device's IRQ status. */
 static int dma(struct iommufd_device *dev, int efd, uint64_t src, uint64_t dst, uint64_t cmd)
 {
 	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	uint32_t status;
 	uint64_t count;
-	int r;
+	int r = edu_start_dma(dev, src, dst, LEN, cmd);
 
-	if ((r = reg_write(dev, REG_DMA_SRC, src)) || (r = reg_write(dev, REG_DMA_DST, dst)) ||
-	    (r = reg_write(dev, REG_DMA_COUNT, LEN)) ||
-	    (r = reg_write(dev, REG_DMA_CMD, cmd | DMA_START | DMA_IRQ)))
+	if (r)
 		return r;
 	r = poll(&pfd, 1, 5000);
 	if (r <= 0)
 		return r ? -errno : -ETIMEDOUT;
 	if (read(efd, &count, sizeof(count)) != sizeof(count))
 		return -EIO;
-	if ((r = reg_read32(dev, REG_IRQ_STATUS, &status)))
-		return r;
-	return reg_write(dev, REG_IRQ_ACK, status);
-}
-
-static int find_edu(char *bdf, size_t len)
-{
-	char path[300], id[16];
-	struct dirent *de;
-	FILE *f;
-	DIR *d = opendir("/sys/bus/pci/devices");
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6)) {
-			snprintf(bdf, len, "%s", de->d_name);
-			fclose(f);
-			closedir(d);
-			return 0;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return -ENODEV;
+	return edu_irq_ack(dev);
 }
 
 int main(int argc, char **argv)

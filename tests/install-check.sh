@@ -43,9 +43,21 @@ check bash -c "
 	cc $san '$dest/t.c' -o '$dest/t' \$(pkg-config --cflags --libs libiommufd) -Wl,-rpath,'$dest/opt/iommufd/lib'
 	'$dest/t' | grep -q 'still in use'"
 
+desc="libiommufd-async: soname, and exactly the version map's symbols"
+check bash -c "readelf -d '$dest/opt/iommufd/lib/libiommufd-async.so.0' | grep -q 'SONAME.*libiommufd-async.so.0' &&
+	diff <(nm -D --defined-only '$dest/opt/iommufd/lib/libiommufd-async.so.0' | awk '\$2 == \"T\" {sub(/@.*/, \"\", \$3); print \$3}' | sort) \
+	<(grep -oE '^[[:space:]]+iommufd_[a-z0-9_]+;' async/libiommufd-async.map | tr -d ' \t;' | sort)"
+
+desc="a program using libiommufd-async builds and runs via pkg-config"
+check bash -c "
+	export PKG_CONFIG_SYSROOT_DIR='$dest' PKG_CONFIG_LIBDIR='$dest/opt/iommufd/lib/pkgconfig:/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig'
+	printf '#include <iommufd/async.h>\n#include <stdio.h>\nint main(void) { struct iommufd_async *a; IOMMUFD_OPTS(iommufd_async_opts, o, .flags = IOMMUFD_ASYNC_SYNC); if (iommufd_async_new(NULL, &o, &a)) return 1; puts(iommufd_async_describe(a)); iommufd_async_free(a); return 0; }\n' > '$dest/a.c'
+	cc $san '$dest/a.c' -o '$dest/a' \$(pkg-config --cflags --libs libiommufd-async) -Wl,-rpath,'$dest/opt/iommufd/lib'
+	LD_LIBRARY_PATH='$dest/opt/iommufd/lib' '$dest/a' | grep -q 'synchronous: asked for'"
+
 desc="every exported function has a man page, and pages render without warnings"
 check bash -c "
-	for s in \$(grep -oE '^[[:space:]]+(iommufd|ioas)_[a-z0-9_]+;' libiommufd/libiommufd.map | tr -d ' \t;'); do
+	for s in \$(grep -hoE '^[[:space:]]+(iommufd|ioas)_[a-z0-9_]+;' libiommufd/libiommufd.map async/libiommufd-async.map | tr -d ' \t;'); do
 		[ -f Documentation/man/\$s.3 ] || { echo \"no page for \$s\"; exit 1; }
 	done
 	for f in Documentation/man/*.[378]; do
