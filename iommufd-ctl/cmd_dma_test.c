@@ -12,27 +12,7 @@
 #include "ctl.h"
 
 #define IOVA 0x1000000
-#define LEN 1024
-
-static int reg_write(struct iommufd_device *dev, uint64_t reg, uint64_t v)
-{
-	return iommufd_device_region_write(dev, IOMMUFD_PCI_BAR0, &v, 8, reg) == 8 ? 0 : -1;
-}
-
-static int dma(struct iommufd_device *dev, uint64_t src, uint64_t dst, uint64_t cmd)
-{
-	uint32_t st = 1;
-
-	if (reg_write(dev, 0x80, src) || reg_write(dev, 0x88, dst) || reg_write(dev, 0x90, LEN) ||
-	    reg_write(dev, 0x98, cmd | 1))
-		return -1;
-	for (int i = 0; i < 300 && (st & 1); i++) {
-		usleep(10000);
-		if (iommufd_device_region_read(dev, IOMMUFD_PCI_BAR0, &st, 4, 0x98) != 4)
-			return -1;
-	}
-	return st & 1 ? -1 : 0;
-}
+#define LEN CTL_EDU_DMA_LEN
 
 int cmd_dma_test(int argc, char **argv)
 {
@@ -53,7 +33,7 @@ int cmd_dma_test(int argc, char **argv)
 		fprintf(stderr, "iommufd-ctl: no PCI device %s\n", argv[1]);
 		return CTL_FAILED;
 	}
-	if (pci.vendor != 0x1234 || pci.device != 0x11e8) {
+	if (!ctl_is_edu(&pci)) {
 		fprintf(stderr, "iommufd-ctl: dma-test drives only QEMU's edu device (1234:11e8); "
 			"%s is %04x:%04x\n", pci.bdf, pci.vendor, pci.device);
 		return CTL_FAILED;
@@ -68,19 +48,16 @@ int cmd_dma_test(int argc, char **argv)
 		r = ctl_fail("%s", pci.bdf);
 		goto out;
 	}
-	for (int i = 0; i < LEN; i++)
-		buf[i] = (uint8_t)(i * 13 + 7);
-	if (dma(dev, iova, 0x40000, 0) || (memset(buf + LEN, 0, LEN), dma(dev, 0x40000, iova + LEN, 2))) {
+	if (ctl_edu_roundtrip(dev, buf, iova, &landed)) {
 		r = ctl_fail("%s: the device did not finish its DMA", pci.bdf);
 		goto out;
 	}
-	landed = !memcmp(buf, buf + LEN, LEN);
 	if (iommufd_ioas_unmap(ctx, ioas, iova, 4096, NULL) < 0) {
 		r = ctl_fail("unmap");
 		goto out;
 	}
 	memset(buf, 0xee, 4096);
-	if (dma(dev, 0x40000, iova, 2) == 0)
+	if (ctl_edu_dma_to_ram(dev, iova) == 0)
 		for (int i = 0; i < 4096; i++)
 			blocked &= buf[i] == 0xee;
 	if (ctl.json) {

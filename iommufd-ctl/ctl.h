@@ -17,6 +17,7 @@ enum { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
 struct ctl_opts {
 	bool json;
 	bool quiet;
+	bool progress;		/* --progress: a progress bar even when not on a terminal */
 };
 
 extern struct ctl_opts ctl;
@@ -58,11 +59,50 @@ __attribute__((format(printf, 1, 2))) int ctl_fail(const char *fmt, ...);
 /* Print a JSON object (the --json output of a command) and free it. */
 void ctl_print_json(struct json_object *o);
 
+/* QEMU's edu device (edu.c): one DMA into the device and back out of it. */
+#define CTL_EDU_DMA_LEN 1024
+bool ctl_is_edu(const struct ctl_pci *dev);
+/*
+ * Fill @buf's first CTL_EDU_DMA_LEN bytes, DMA them to the device from
+ * @iova and back to @iova + CTL_EDU_DMA_LEN; *@landed: the copy matches.
+ */
+int ctl_edu_roundtrip(struct iommufd_device *dev, uint8_t *buf, uint64_t iova, bool *landed);
+/* One DMA from the device's buffer to @iova: 0 once the device says it is done. */
+int ctl_edu_dma_to_ram(struct iommufd_device *dev, uint64_t iova);
+
+/* Sessions: a small command language over one iommufd (session.c). */
+struct ctl_session;
+struct ctl_session *ctl_session_new(void);
+void ctl_session_free(struct ctl_session *s);
+/* Run one statement; @where ("line 3") prefixes its errors. CTL_* result. */
+int ctl_session_exec(struct ctl_session *s, int argc, char **argv, const char *where);
+bool ctl_session_is_keyword(const char *word);
+/* The iommufd's fd (-1 if none yet), and "BDF=fd,..." of the devices in @devs. */
+int ctl_session_env(struct ctl_session *s, char *devs, size_t len);
+uint32_t ctl_session_ioas_id(struct ctl_session *s);
+int ctl_session_foreach_map(struct ctl_session *s,
+			    int (*fn)(const char *ioas, uint32_t id, uint64_t iova, uint64_t length,
+				      void *vaddr, bool writable, void *arg),
+			    void *arg);
+/* SIZE or IOVA with an optional K, M or G suffix. */
+int ctl_parse_size(const char *str, uint64_t *out);
+/* The show statement: each mapping with its physical pages (show.c). */
+int ctl_show_mappings(struct ctl_session *s);
+
+/* A progress bar for long maps, from the pinned page count (progress.c). */
+void ctl_progress_start(uint64_t length);
+void ctl_progress_stop(bool done);
+/* VmPin of this process, in kB: memory the kernel holds pinned for DMA. */
+uint64_t ctl_vmpin_kb(void);
+
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_dma_test(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 
 #endif

@@ -29,13 +29,18 @@ static const struct {
 	  "hand devices to vfio-pci; a network device in use is refused" },
 	{ "restore", cmd_restore, "BDF...", "give devices back to the driver they had" },
 	{ "unbind", cmd_restore, "BDF...", "the same as restore" },
+	{ "attach", cmd_attach, "BDF... [map SIZE [at IOVA]]... [--hold]",
+	  "attach and map in one session, report (and hold until a signal)" },
+	{ "run", cmd_run, "[FILE]", "run a session's statements from FILE or stdin" },
+	{ "exec", cmd_exec, "STATEMENTS... -- PROGRAM [ARGS]",
+	  "set up a session, then run PROGRAM with its fds inherited" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: iommufd-ctl [--json] [--quiet] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: iommufd-ctl [--json] [--quiet] [--progress] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %-42s %s\n", commands[i].name, commands[i].args,
+		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, commands[i].args,
 			commands[i].help);
 	fprintf(f, "\nexit status: 0 done, 1 the operation failed, 2 usage error\n");
 }
@@ -67,19 +72,23 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
 	/* Options up to the command; the command parses its own. */
-	while ((c = getopt_long(argc, argv, "+jqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jqph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			ctl.json = true;
 			break;
 		case 'q':
 			ctl.quiet = true;
+			break;
+		case 'p':
+			ctl.progress = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -14,7 +14,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 edu=$(for d in /sys/bus/pci/devices/*; do [ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && basename $d; done)
 nic=$(for d in /sys/bus/pci/devices/*; do [ -d $d/net ] && basename $d; done | head -1)
 ifname=$(ls /sys/bus/pci/devices/$nic/net)
-echo "1..24"
+
 
 out=$($ctl list)
 if grep -q "^$edu .*1234:11e8.* vfio-pci .*/dev/vfio/devices/vfio" <<<"$out"; then
@@ -58,6 +58,66 @@ $ctl dma-test "$nic" >/dev/null 2>&1; r=$?
 [ $r = 1 ] && ok "dma-test of a device it cannot drive fails with 1" || bad "dma-test of a device it cannot drive fails with 1" "exit $r"
 $ctl frobnicate >/dev/null 2>&1; r=$?
 [ $r = 2 ] && ok "an unknown command is a usage error (2)" || bad "an unknown command is a usage error (2)" "exit $r"
+
+# Sessions: the command language from stdin and from a file.
+out=$(printf 'ioas a\nioas b\nattach %s to a\nmap 64K to a\nmap 2M at 0x4000000 to a  # fixed\nranges a\ncopy 0x4000000 from a to b\ndma-test %s\nshow\nunmap 0x4000000 from a\nshow\n' "$edu" "$edu" | $ctl run 2>&1); r=$?
+if [ $r = 0 ] && grep -q "map: 0x200000 bytes at IOVA 0x4000000 in IOAS a" <<<"$out" &&
+	grep -q "(reserved 0xfee00000-0xfeefffff)" <<<"$out" && grep -q "copy: IOVA 0x4000000 of a is IOVA" <<<"$out" &&
+	grep -q "data came back intact" <<<"$out" && grep -q "512 of 512 pages present, PFN 0x" <<<"$out"; then
+	ok "run: ioas, attach, map, ranges, copy, dma-test, show"
+else
+	bad "run: ioas, attach, map, ranges, copy, dma-test, show" "exit $r" "$out"
+fi
+# After unmapping it from a, the copy in b still holds the pages.
+last=$(awk '/^IOAS|^no mappings/ {n++} {if (seen) print} /unmap: IOVA 0x4000000/ {seen=1}' <<<"$out")
+[ "$(grep -c '^IOAS b' <<<"$last")" = 1 ] && [ "$(grep -c '^IOAS a' <<<"$last")" = 1 ] &&
+	ok "unmap removes one mapping; the copy keeps its pages" || bad "unmap removes one mapping; the copy keeps its pages" "$last"
+err=$(printf 'ioas a\nattach %s\nmap 4K at 0xfee00000\nioas later\n' "$edu" | $ctl run 2>&1 >/dev/null); r=$?
+[ $r = 1 ] && grep -q "stdin line 3: map 4K: .*MSI window" <<<"$err" && ! grep -q later <<<"$err" &&
+	ok "a failing statement names its line and the library's reason, and stops the run" ||
+	bad "a failing statement names its line and the library's reason, and stops the run" "exit $r: $err"
+printf '# a session\n\nioas a\nfrob x\n' >/tmp/session.txt
+err=$($ctl run /tmp/session.txt 2>&1 >/dev/null); r=$?
+[ $r = 2 ] && grep -q "/tmp/session.txt line 4: unknown command 'frob'" <<<"$err" &&
+	ok "an unknown statement is a usage error naming file and line" || bad "an unknown statement is a usage error naming file and line" "exit $r: $err"
+err=$(printf 'map 4K to nosuch\n' | $ctl run 2>&1); r=$?
+[ $r = 2 ] && grep -q "no IOAS named 'nosuch'" <<<"$err" && ok "an unknown IOAS name is a usage error" ||
+	bad "an unknown IOAS name is a usage error" "exit $r: $err"
+err=$(printf 'map lots\n' | $ctl run 2>&1); r=$?
+[ $r = 2 ] && grep -q "'lots' is not a size" <<<"$err" && ok "a bad size is a usage error" || bad "a bad size is a usage error" "exit $r: $err"
+err=$(printf 'map 12345\n' | $ctl run 2>&1); r=$?
+[ $r = 2 ] && grep -q "not a multiple of the page size" <<<"$err" && ok "a size that is not whole pages is a usage error" ||
+	bad "a size that is not whole pages is a usage error" "exit $r: $err"
+err=$(printf 'unmap 0x1000\n' | $ctl run 2>&1); r=$?
+[ $r = 1 ] && grep -q "no mapping of this session starts at IOVA 0x1000" <<<"$err" &&
+	ok "unmap of nothing fails and says so" || bad "unmap of nothing fails and says so" "exit $r: $err"
+
+# One command: attach and map, report.
+out=$($ctl attach "$edu" map 4K at 0x8000000 map 1M 2>&1); r=$?
+[ $r = 0 ] && grep -q "map: 0x1000 bytes at IOVA 0x8000000" <<<"$out" && grep -q "256 of 256 pages present" <<<"$out" &&
+	ok "attach BDF map ... map ...: one session, reported" || bad "attach BDF map ... map ...: one session, reported" "exit $r: $out"
+r=$($ctl --json attach "$edu" map 64K | json 'm=d["mappings"][0]; print(len(d["mappings"]), m["present"], m["first_pfn"] > 0, d["vmpin_kb"] >= 64)')
+[ "$r" = "1 16 True True" ] && ok "attach --json: mappings with present pages, PFNs and VmPin" || bad "attach --json: mappings with present pages, PFNs and VmPin" "$r"
+err=$($ctl --progress attach "$edu" map 512M 2>&1 >/dev/null); r=$?
+[ $r = 0 ] && grep -q "100% 512/512 MiB" <<<"$err" && ok "--progress draws the pinning progress of a large map" ||
+	bad "--progress draws the pinning progress of a large map" "exit $r: $(tail -c 300 <<<"$err")"
+$ctl attach "$edu" map 8M --hold >/tmp/hold.out 2>&1 & hp=$!
+for i in $(seq 50); do grep -q holding /tmp/hold.out && break; sleep 0.1; done
+pin=$(awk '/VmPin/ {print $2}' /proc/$hp/status)
+kill -TERM $hp; wait $hp; r=$?
+[ $r = 0 ] && [ "${pin:-0}" -ge 8192 ] && ok "--hold keeps the mappings pinned until SIGTERM" ||
+	bad "--hold keeps the mappings pinned until SIGTERM" "exit $r, VmPin $pin" "$(cat /tmp/hold.out)"
+
+# exec: the program inherits the iommufd and the device fd, named in its environment.
+out=$($ctl exec attach "$edu" map 2M -- sh -c 'readlink /proc/self/fd/$IOMMUFD_FD; echo "$IOMMUFD_DEVICES"; readlink /proc/self/fd/${IOMMUFD_DEVICES#*=}; echo "ioas $IOMMUFD_IOAS_ID"' 2>&1); r=$?
+[ $r = 0 ] && grep -qx "/dev/iommu" <<<"$out" && grep -q "^$edu=[0-9]" <<<"$out" &&
+	grep -q "^/dev/vfio/devices/vfio" <<<"$out" && grep -qE "^ioas [1-9]" <<<"$out" &&
+	ok "exec: iommufd and device fds inherited, named in the environment" ||
+	bad "exec: iommufd and device fds inherited, named in the environment" "exit $r: $out"
+$ctl --quiet exec attach "$edu" -- sh -c 'exit 7'; r=$?
+[ $r = 7 ] && ok "exec returns the program's exit status" || bad "exec returns the program's exit status" "exit $r"
+$ctl exec attach "$edu" >/dev/null 2>&1; r=$?
+[ $r = 2 ] && ok "exec without -- PROGRAM is a usage error" || bad "exec without -- PROGRAM is a usage error" "exit $r"
 err=$($ctl device 0000:00:09.0 2>&1); r=$?
 [ $r = 1 ] && grep -q "no PCI device 0000:00:09.0" <<<"$err" && ok "device of a missing BDF explains and fails with 1" ||
 	bad "device of a missing BDF explains and fails with 1" "exit $r: $err"
@@ -100,5 +160,6 @@ out=$($ctl bind --force "$nic" 2>&1); r=$?
 [ $r = 0 ] && ok "--force takes it anyway" || bad "--force takes it anyway" "exit $r: $out"
 $ctl restore "$nic" >/dev/null 2>&1
 
+echo "1..$n"
 echo "# Totals: pass:$((n - fail)) fail:$fail"
 [ $fail = 0 ]
