@@ -16,7 +16,7 @@ native=$(run --variant full -- "$prog")
 kcompat=$(run --variant kcompat -- "$prog")
 shimmed=$(run --variant cdevonly -- env LD_PRELOAD="$shim" "$prog")
 plain=$(run --variant cdevonly -- "$prog")
-serial=$(run --variant cdevonly -- env LD_PRELOAD="$shim" LIBIOMMUFD_COMPAT_PARALLEL=0 "$prog")
+serial=$(run --variant cdevonly -- env LD_PRELOAD="$shim" IOMMUFD_COMPAT_PARALLEL=0 "$prog")
 
 printf '%-22s %12s %12s %12s %14s %14s\n' "MAP+UNMAP pair (us)" native-type1 kernel-compat shim \
 	shim/kcompat shim/native

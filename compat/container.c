@@ -236,7 +236,7 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
 /*
  * A VMM mapping guest RAM spends nearly all of MAP_DMA faulting in and
  * pinning pages: from this size up, pin in chunks on every CPU the process
- * may use (the async layer's parallel path). LIBIOMMUFD_COMPAT_PARALLEL=0
+ * may use (the async layer's parallel path). IOMMUFD_COMPAT_PARALLEL=0
  * turns it off.
  */
 #define PARALLEL_MAP_MIN (64ULL << 20)
@@ -244,7 +244,7 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
 static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
 		     unsigned int prot)
 {
-	const char *env = getenv("LIBIOMMUFD_COMPAT_PARALLEL");
+	const char *env = getenv("IOMMUFD_COMPAT_PARALLEL");
 	cpu_set_t cpus;
 	int n = 1;
 

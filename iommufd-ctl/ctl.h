@@ -104,5 +104,6 @@ int cmd_restore(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_compat(int argc, char **argv);
 
 #endif

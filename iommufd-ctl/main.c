@@ -34,6 +34,8 @@ static const struct {
 	{ "run", cmd_run, "[FILE]", "run a session's statements from FILE or stdin" },
 	{ "exec", cmd_exec, "STATEMENTS... -- PROGRAM [ARGS]",
 	  "set up a session, then run PROGRAM with its fds inherited" },
+	{ "compat", cmd_compat, "[--trace[=FILE]] [--force] -- PROGRAM [ARGS]",
+	  "run a legacy VFIO type1 program on iommufd through the LD_PRELOAD shim" },
 };
 
 static void usage(FILE *f)

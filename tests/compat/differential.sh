@@ -7,10 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-shim=$PWD/$O/libiommufd-compat.so
-preload=$shim
+# Through the command users run: iommufd-ctl compat finds the shim next to itself.
+ctl=$PWD/$O/bin/iommufd-ctl
+preload=
 # An ASan-built shim needs the runtime loaded first in the (plain) program.
-[ -n "${SANITIZE:-}" ] && preload="$(${CC:-cc} -print-file-name=libasan.so) $shim"
+[ -n "${SANITIZE:-}" ] && preload="$(${CC:-cc} -print-file-name=libasan.so)"
 n=0 fail=0
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -19,7 +20,7 @@ for prog in "$O"/tests/compat/legacy_*; do
 	name=$(basename "$prog")
 	tests/vm/run --variant full -- "$prog" 2>&1 | tr -d '\r' > "$out/$name.native.log"
 	st_native=${PIPESTATUS[0]}
-	tests/vm/run --variant cdevonly -- env LD_PRELOAD="$preload" "$prog" 2>&1 | tr -d '\r' \
+	tests/vm/run --variant cdevonly -- env LD_PRELOAD="$preload" "$ctl" compat -- "$prog" 2>&1 | tr -d '\r' \
 		> "$out/$name.shim.log"
 	st_shim=${PIPESTATUS[0]}
 	grep '^T ' "$out/$name.native.log" > "$out/$name.native"

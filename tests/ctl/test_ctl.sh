@@ -118,6 +118,18 @@ $ctl --quiet exec attach "$edu" -- sh -c 'exit 7'; r=$?
 [ $r = 7 ] && ok "exec returns the program's exit status" || bad "exec returns the program's exit status" "exit $r"
 $ctl exec attach "$edu" >/dev/null 2>&1; r=$?
 [ $r = 2 ] && ok "exec without -- PROGRAM is a usage error" || bad "exec without -- PROGRAM is a usage error" "exit $r"
+
+# compat: the shim preloaded, found next to the binary (build tree here).
+out=$($ctl compat -- sh -c 'echo "$LD_PRELOAD"' 2>&1); r=$?
+[ $r = 0 ] && grep -q "/libiommufd-compat.so$" <<<"$out" && ok "compat preloads the shim found next to iommufd-ctl" ||
+	bad "compat preloads the shim found next to iommufd-ctl" "exit $r: $out"
+err=$($ctl compat --trace -- true 2>&1); r=$?
+[ $r = 0 ] && grep -q "iommufd-compat\[[0-9]*\]: loaded: the kernel has /dev/vfio/vfio: passing through" <<<"$err" &&
+	ok "compat --trace: the shim says what it does" || bad "compat --trace: the shim says what it does" "exit $r: $err"
+IOMMUFD_COMPAT_LIB=/nonexistent $ctl compat -- true 2>/dev/null; r=$?
+$ctl compat 2>/dev/null; r2=$?
+[ $r = 1 ] && [ $r2 = 2 ] && ok "compat: a missing shim fails (1), no program is a usage error (2)" ||
+	bad "compat: a missing shim fails (1), no program is a usage error (2)" "exit $r and $r2"
 err=$($ctl device 0000:00:09.0 2>&1); r=$?
 [ $r = 1 ] && grep -q "no PCI device 0000:00:09.0" <<<"$err" && ok "device of a missing BDF explains and fails with 1" ||
 	bad "device of a missing BDF explains and fails with 1" "exit $r: $err"
