@@ -119,11 +119,14 @@ $ctl --quiet exec attach "$edu" -- sh -c 'exit 7'; r=$?
 $ctl exec attach "$edu" >/dev/null 2>&1; r=$?
 [ $r = 2 ] && ok "exec without -- PROGRAM is a usage error" || bad "exec without -- PROGRAM is a usage error" "exit $r"
 
-# compat: the shim preloaded, found next to the binary (build tree here).
-out=$($ctl compat -- sh -c 'echo "$LD_PRELOAD"' 2>&1); r=$?
+# compat: the shim preloaded, found next to the binary (build tree here). An
+# ASan-built shim needs the runtime first in a plain program: compat keeps it first.
+asan=
+ldd "${O:-build}/libiommufd-compat.so" | grep -q libasan && asan=$(cc -print-file-name=libasan.so)
+out=$(LD_PRELOAD=$asan $ctl compat -- sh -c 'echo "$LD_PRELOAD"' 2>&1); r=$?
 [ $r = 0 ] && grep -q "/libiommufd-compat.so$" <<<"$out" && ok "compat preloads the shim found next to iommufd-ctl" ||
 	bad "compat preloads the shim found next to iommufd-ctl" "exit $r: $out"
-err=$($ctl compat --trace -- true 2>&1); r=$?
+err=$(LD_PRELOAD=$asan $ctl compat --trace -- true 2>&1); r=$?
 [ $r = 0 ] && grep -q "iommufd-compat\[[0-9]*\]: loaded: the kernel has /dev/vfio/vfio: passing through" <<<"$err" &&
 	ok "compat --trace: the shim says what it does" || bad "compat --trace: the shim says what it does" "exit $r: $err"
 IOMMUFD_COMPAT_LIB=/nonexistent $ctl compat -- true 2>/dev/null; r=$?
