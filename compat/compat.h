@@ -34,6 +34,10 @@ struct compat_container {
 	bool iommu_set;
 	bool v2;			/* VFIO_TYPE1v2_IOMMU */
 	bool dirty_tracking;
+	/* A dirty-tracking HWPT its devices are on, or 0 (dirty.c); partial: a
+	 * device could not join it, so every page is reported dirty, as type1. */
+	uint32_t dirty_hwpt_id;
+	bool dirty_partial;
 	void *dmas;			/* tsearch tree of struct compat_dma, by IOVA */
 	uint32_t dma_count;
 	uint32_t dma_limit;		/* type1's dma_entry_limit */
@@ -62,12 +66,7 @@ struct compat_device {
 };
 
 struct compat_obj {
-	#define offsetofend_(TYPE, MEMBER) (offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
-
-/* type1's default dma_entry_limit; IOMMUFD_COMPAT_DMA_LIMIT changes it. */
-#define COMPAT_DMA_LIMIT 65535
-
-enum compat_kind kind;
+	enum compat_kind kind;
 	union {
 		struct compat_container *container;
 		struct compat_group *group;
@@ -106,6 +105,15 @@ int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg);
 void compat_container_unmap_all(struct compat_container *c);
 /* Re-read the IOVA ranges (devices attached or left); container locked. */
 int compat_container_refresh_ranges(struct compat_container *c);
+
+/* Dirty tracking (dirty.c); the container locked. */
+int compat_dirty_attach(struct compat_container *c, struct iommufd_device *dev);
+int compat_dirty_start(struct compat_container *c);
+void compat_dirty_stop(struct compat_container *c);
+void compat_dirty_release(struct compat_container *c);
+/* type1's update_user_bitmap(): one mapping's pages into @user, bit 0 at @base_iova. */
+int compat_dirty_report(struct compat_container *c, uint64_t iova, uint64_t size,
+			uint64_t base_iova, uint64_t pgsize, uint64_t *user);
 
 /* Tracing (trace.c): IOMMUFD_COMPAT_TRACE=1 or =FILE. */
 __attribute__((format(printf, 1, 2))) void compat_trace(const char *fmt, ...);

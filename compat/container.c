@@ -27,8 +27,14 @@ struct compat_dma {
 };
 
 #define MIN_PGSIZE(c) ((c)->pgsize_bitmap & -(c)->pgsize_bitmap)
-/* type1's DIRTY_BITMAP_SIZE_MAX: bytes for INT_MAX pages. */
-#define DIRTY_BITMAP_SIZE_MAX ((((uint64_t)INT32_MAX + 63) & ~63ULL) / 8)
+/* type1's DIRTY_BITMAP_BYTES() and DIRTY_BITMAP_SIZE_MAX (INT_MAX pages). */
+#define DIRTY_BITMAP_BYTES(n) ((((uint64_t)(n) + 63) / 64) * 8)
+#define DIRTY_BITMAP_SIZE_MAX DIRTY_BITMAP_BYTES(INT32_MAX)
+/* type1's "size >> __ffs(pgsize)"; on x86 a zero pgsize shifts by nothing. */
+static uint64_t bitmap_pages(uint64_t size, uint64_t pgsize)
+{
+	return pgsize ? size >> __builtin_ctzll(pgsize) : size;
+}
 
 static int cmp_dma(const void *a, const void *b)
 {
@@ -322,8 +328,18 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	return 0;
 }
 
+/* type1's verify_bitmap_size(). */
+static int verify_bitmap_size(uint64_t npages, uint64_t bitmap_size)
+{
+	if (!npages || !bitmap_size || bitmap_size > DIRTY_BITMAP_SIZE_MAX ||
+	    bitmap_size < DIRTY_BITMAP_BYTES(npages))
+		return -EINVAL;
+	return 0;
+}
+
 /* type1's vfio_dma_do_unmap() over the recorded mappings, then the kernel. */
-static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unmap *unmap)
+static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unmap *unmap,
+		    const struct vfio_bitmap *bitmap)
 {
 	bool all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
 	bool invalidate = unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR;
@@ -343,7 +359,8 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 		return r;
 	}
 	last = all ? UINT64_MAX : iova + size - 1;
-	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) && !c->dirty_tracking)
+	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (!c->dirty_tracking || bitmap->pgsize != pgsize))
 		return r;
 	/* v2: a range that would bisect a mapping fails and removes nothing. */
 	if (c->v2 && !all) {
@@ -373,6 +390,13 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 			iova = d->iova + d->size;
 			continue;
 		}
+		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+			/* Read before the unmap: the IOMMU forgets the pages with it. */
+			r = compat_dirty_report(c, d->iova, d->size, unmap->iova, pgsize,
+						(uint64_t *)(uintptr_t)bitmap->data);
+			if (r < 0)
+				break;
+		}
 		r = iommufd_ioas_unmap(c->ctx, c->ioas_id, d->iova, d->size, NULL);
 		if (r < 0)
 			break;
@@ -388,6 +412,7 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_bitmap bitmap = { 0 };
 	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_unmap, size);
 	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_VADDR |
 			VFIO_DMA_UNMAP_FLAG_ALL;
@@ -399,7 +424,15 @@ static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
 	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
 	    (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
 		return -EINVAL;
-	r = do_unmap(c, &unmap);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		if (unmap.argsz < minsz + sizeof(bitmap))
+			return -EINVAL;
+		memcpy(&bitmap, (uint8_t *)arg + minsz, sizeof(bitmap));
+		r = verify_bitmap_size(bitmap_pages(unmap.size, bitmap.pgsize), bitmap.size);
+		if (r)
+			return r;
+	}
+	r = do_unmap(c, &unmap, &bitmap);
 	if (r)
 		return r;
 	memcpy(arg, &unmap, minsz);
@@ -407,8 +440,9 @@ static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
 }
 
 /*
- * VFIO_IOMMU_DIRTY_PAGES. Without IOMMU dirty tracking, type1 reports every
- * pinned page dirty; so does this.
+ * VFIO_IOMMU_DIRTY_PAGES, type1's vfio_iommu_type1_dirty_pages(): start and
+ * stop tracking, and read the bitmap of a range. What is dirty is dirty.c's:
+ * the IOMMU's dirty bits where it has them, every mapped page where not.
  */
 static int iommufd_vfio_dirty_pages(struct compat_container *c, void *arg)
 {
@@ -417,40 +451,51 @@ static int iommufd_vfio_dirty_pages(struct compat_container *c, void *arg)
 	size_t minsz = offsetofend_(struct vfio_iommu_type1_dirty_bitmap, flags);
 	uint32_t mask = VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	uint64_t pgsize = MIN_PGSIZE(c), npages;
-	uint8_t *bits;
+	uint64_t pgsize = MIN_PGSIZE(c), last;
+	struct compat_dma *d;
+	int r;
 
+	if (!c->v2)
+		return -EACCES;
 	memcpy(&db, arg, minsz);
 	if (db.argsz < minsz || db.flags & ~mask)
 		return -EINVAL;
 	/* Exactly one operation. */
 	if (!db.flags || (db.flags & (db.flags - 1)))
 		return -EINVAL;
-	if (db.flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
-		c->dirty_tracking = true;
-		return 0;
-	}
+	if (db.flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_START)
+		return compat_dirty_start(c);
 	if (db.flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
-		c->dirty_tracking = false;
+		compat_dirty_stop(c);
 		return 0;
 	}
-	if (db.argsz < minsz + sizeof(range))
+	if (db.argsz - minsz < sizeof(range))
 		return -EINVAL;
 	memcpy(&range, (uint8_t *)arg + minsz, sizeof(range));
-	if (!c->dirty_tracking || range.bitmap.pgsize != pgsize || !range.size ||
-	    (range.iova | range.size) & (pgsize - 1) || range.iova + range.size - 1 < range.iova)
+	if (range.iova + range.size < range.iova)
 		return -EINVAL;
-	npages = range.size / pgsize;
-	if (range.bitmap.size < (((npages + 63) & ~63ULL) / 8))
+	r = verify_bitmap_size(bitmap_pages(range.size, range.bitmap.pgsize),
+			       range.bitmap.size);
+	if (r)
+		return r;
+	if (range.bitmap.pgsize != pgsize || range.iova & (pgsize - 1) || !range.size ||
+	    range.size & (pgsize - 1) || !c->dirty_tracking)
 		return -EINVAL;
-	/* The range must be covered by mappings, as type1 requires. */
-	for (uint64_t p = 0; p < npages; p++)
-		if (!find_dma(c, range.iova + p * pgsize, range.iova + p * pgsize))
-			return -EINVAL;
-	bits = (uint8_t *)(uintptr_t)range.bitmap.data;
-	for (uint64_t p = 0; p < npages; p++)
-		bits[p / 8] |= 1 << (p % 8);
-	return 0;
+	/* vfio_iova_dirty_bitmap(): mappings may not be bisected; holes are fine. */
+	last = range.iova + range.size - 1;
+	d = find_dma(c, range.iova, range.iova);
+	if (d && d->iova != range.iova)
+		return -EINVAL;
+	d = find_dma(c, last, last);
+	if (d && d->iova + d->size - 1 != last)
+		return -EINVAL;
+	for (uint64_t iova = range.iova; (d = first_dma(c, iova, last)); iova = d->iova + d->size) {
+		r = compat_dirty_report(c, d->iova, d->size, range.iova, pgsize,
+					(uint64_t *)(uintptr_t)range.bitmap.data);
+		if (r < 0 || d->iova + d->size - 1 == last)
+			break;
+	}
+	return r;
 }
 
 int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg)

@@ -249,7 +249,7 @@ int compat_group_bind(struct compat_group *g)
 			continue;
 		r = iommufd_device_open(c->ctx, g->names[i], &g->devs[i]);
 		if (!r)
-			r = iommufd_device_attach(g->devs[i], c->ioas_id);
+			r = compat_dirty_attach(c, g->devs[i]);
 		if (r < 0) {
 			compat_trace("  binding %s failed: %s", g->names[i], iommufd_last_error());
 			g->devs[i] = iommufd_device_close(g->devs[i]);
@@ -285,10 +285,14 @@ static int group_set_container(struct compat_group *g, int cfd)
 	struct compat_container *c;
 	void *tmp;
 
+	/* vfio_group_ioctl_set_container()'s order: a closed fd, a group that
+	 * has one, then an fd that is no container. */
+	if (fcntl(cfd, F_GETFD) < 0)
+		return -EBADF;
 	if (g->container)
 		return -EINVAL;
 	if (!obj || obj->kind != COMPAT_CONTAINER)
-		return -EBADF;
+		return -EBADFD;
 	if (!group_viable(g))
 		return -EPERM;
 	c = obj->container;
@@ -319,6 +323,7 @@ static void group_unset_container(struct compat_group *g)
 	/* type1 lets go of its domain, and every mapping, with the last group. */
 	if (!c->nr_groups && c->iommu_set) {
 		compat_container_unmap_all(c);
+		compat_dirty_release(c);
 		c->iommu_set = false;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -400,6 +405,35 @@ int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *
  * (group fds prove ownership) becomes the cdev form (the iommufd does), and
  * the affected devices are named by group again.
  */
+/*
+ * The checks of vfio_pci_ioctl_pci_hot_reset_groups() on the group form, so a
+ * bad fd gets the errno it gets from the kernel before the cdev form runs.
+ */
+static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
+{
+	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
+
+	if (hr->argsz < offsetofend_(struct vfio_pci_hot_reset, count) || hr->flags)
+		return -EINVAL;
+	/* A zero-length array is for cdev-opened devices; this one came from a group. */
+	if (!hr->count)
+		return -EINVAL;
+	/* At most one group per affected device: the info's count. */
+	if (real_ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) < 0 && errno != ENOSPC)
+		return -errno;
+	if (hr->count > info.count)
+		return -EINVAL;
+	for (uint32_t i = 0; i < hr->count; i++) {
+		struct compat_obj *obj = compat_fd_get(hr->group_fds[i]);
+
+		if (fcntl(hr->group_fds[i], F_GETFD) < 0)
+			return -EBADF;
+		if (!obj || obj->kind != COMPAT_GROUP)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void *arg)
 {
 	struct vfio_pci_hot_reset *hr = arg;
@@ -407,8 +441,9 @@ int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void
 	int r;
 
 	if (req == VFIO_DEVICE_PCI_HOT_RESET) {
-		if (hr->argsz < offsetofend_(struct vfio_pci_hot_reset, count) || hr->flags)
-			return -EINVAL;
+		r = check_hot_reset_groups(fd, hr);
+		if (r < 0)
+			return r;
 		cdev_form = (struct vfio_pci_hot_reset){ .argsz = sizeof(cdev_form) };
 		r = real_ioctl(fd, req, &cdev_form);
 		compat_trace("VFIO_DEVICE_PCI_HOT_RESET(%u group fds) -> cdev form: %d", hr->count,

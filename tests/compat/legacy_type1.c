@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +176,163 @@ static int find_edu(char *bdf, size_t len)
 	return -1;
 }
 
+/* VFIO_IOMMU_DIRTY_PAGES(GET_BITMAP) of [iova, iova + size) into @bits. */
+static int dirty_get(uint64_t iova, uint64_t size, uint64_t pgsize, uint64_t *bits,
+		     uint64_t bitmap_size)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap db;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} d = {
+		.db = { .argsz = sizeof(d), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP },
+		.get = { .iova = iova, .size = size,
+			 .bitmap = { .pgsize = pgsize, .size = bitmap_size,
+				     .data = (__u64 *)bits } },
+	};
+
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d);
+}
+
+static int dirty_op(uint32_t flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap db = { .argsz = sizeof(db), .flags = flags };
+
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &db);
+}
+
+/* VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP. */
+static int unmap_dirty(uint64_t iova, uint64_t size, uint64_t pgsize, uint64_t *bits,
+		       uint64_t bitmap_size, uint32_t argsz, uint64_t *done)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap u;
+		struct vfio_bitmap b;
+	} d = {
+		.u = { .argsz = argsz ? argsz : sizeof(d),
+		       .flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, .iova = iova, .size = size },
+		.b = { .pgsize = pgsize, .size = bitmap_size, .data = (__u64 *)bits },
+	};
+	int r = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &d);
+
+	*done = d.u.size;
+	return r;
+}
+
+/*
+ * type1's dirty bitmap rules: mappings with holes around them, a bitmap
+ * holding garbage (which words are written whole, which are ORed into), the
+ * ranges and sizes refused, and unmap reporting what it removes. Each mapping
+ * is reported once with its bits shifted in a word: type1 keeps the bits it
+ * shifted out in its own buffer and reports them again later (past the end
+ * of the mapping), which the shim does not imitate.
+ */
+static void dirty_rules(void)
+{
+	uint8_t *mem = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	uint64_t bits[4], done = 0;
+	int r;
+
+	T("dirty map A: %s", res(map(0x800000, mem, 4 * PAGE, RW, 0)));
+	T("dirty map B: %s", res(map(0x806000, mem + 6 * PAGE, 3 * PAGE, RW, 0)));
+	T("dirty map D: %s", res(map(0x820000, mem + 9 * PAGE, 2 * PAGE, RW, 0)));
+	T("dirty map E: %s", res(map(0x823000, mem + 11 * PAGE, PAGE, RW, 0)));
+	T("dirty map F: %s", res(map(0x900000, mem + 12 * PAGE, 2 * PAGE, RW, 0)));
+	T("dirty start: %s", res(dirty_op(VFIO_IOMMU_DIRTY_PAGES_FLAG_START)));
+	T("dirty start again: %s", res(dirty_op(VFIO_IOMMU_DIRTY_PAGES_FLAG_START)));
+	/* Two pages of hole, A, two of hole, B: 11 pages from 0x7fe000. */
+	memset(bits, 0xa5, sizeof(bits));
+	r = dirty_get(0x7fe000, 11 * PAGE, PAGE, bits, 8);
+	T("dirty get with holes: %s bits=0x%llx next=0x%llx", res(r), (unsigned long long)bits[0],
+	  (unsigned long long)bits[1]);
+	/* F at bit 66: only the second word is written. */
+	memset(bits, 0xa5, sizeof(bits));
+	r = dirty_get(0x900000 - 66 * PAGE, 68 * PAGE, PAGE, bits, 16);
+	T("dirty get offset 66: %s bits=0x%llx 0x%llx 0x%llx", res(r), (unsigned long long)bits[0],
+	  (unsigned long long)bits[1], (unsigned long long)bits[2]);
+	memset(bits, 0xa5, sizeof(bits));
+	r = dirty_get(0x7f0000, 2 * PAGE, PAGE, bits, 8);
+	T("dirty get in a hole: %s bits=0x%llx", res(r), (unsigned long long)bits[0]);
+	T("dirty get bisecting A: %s", res(dirty_get(0x801000, 3 * PAGE, PAGE, bits, 8)));
+	T("dirty get ending inside B: %s", res(dirty_get(0x800000, 8 * PAGE, PAGE, bits, 8)));
+	T("dirty get pgsize 8K: %s", res(dirty_get(0x800000, 4 * PAGE, 2 * PAGE, bits, 8)));
+	T("dirty get bitmap size 0: %s", res(dirty_get(0x800000, 4 * PAGE, PAGE, bits, 0)));
+	T("dirty get bitmap too small: %s",
+	  res(dirty_get(0x7be000, 75 * PAGE, PAGE, bits, 8)));
+	T("dirty get unaligned: %s", res(dirty_get(0x800800, 4 * PAGE, PAGE, bits, 8)));
+	T("dirty get size 0: %s", res(dirty_get(0x800000, 0, PAGE, bits, 8)));
+	T("dirty get wrapping: %s", res(dirty_get(-4096ULL, 2 * PAGE, PAGE, bits, 8)));
+	T("dirty get bad bitmap pointer: %s",
+	  res(dirty_get(0x800000, 4 * PAGE, PAGE, (uint64_t *)8, 8)));
+	{
+		struct vfio_iommu_type1_dirty_bitmap db = {
+			.argsz = sizeof(db), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP };
+
+		T("dirty get without a range: %s",
+		  res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &db)));
+	}
+	T("dirty unknown flag: %s", res(dirty_op(0x8)));
+
+	/* Unmap with the bitmap: refusals first, then one that removes D and E. */
+	r = unmap_dirty(0x820000, 4 * PAGE, 2 * PAGE, bits, 8, 0, &done);
+	T("unmap dirty pgsize 8K: %s size=0x%llx", res(r), (unsigned long long)done);
+	r = unmap_dirty(0x820000, 4 * PAGE, PAGE, bits, 0, 0, &done);
+	T("unmap dirty bitmap size 0: %s size=0x%llx", res(r), (unsigned long long)done);
+	r = unmap_dirty(0x820000, 4 * PAGE, PAGE, bits, 8,
+			sizeof(struct vfio_iommu_type1_dma_unmap), &done);
+	T("unmap dirty no bitmap: %s size=0x%llx", res(r), (unsigned long long)done);
+	memset(bits, 0xa5, sizeof(bits));
+	r = unmap_dirty(0x820000, 4 * PAGE, PAGE, bits, 8, 0, &done);
+	T("unmap dirty: %s size=0x%llx bits=0x%llx next=0x%llx", res(r), (unsigned long long)done,
+	  (unsigned long long)bits[0], (unsigned long long)bits[1]);
+	T("dirty stop: %s", res(dirty_op(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP)));
+	T("dirty stop again: %s", res(dirty_op(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP)));
+	r = unmap_dirty(0x800000, 4 * PAGE, PAGE, bits, 8, 0, &done);
+	T("unmap dirty after stop: %s size=0x%llx", res(r), (unsigned long long)done);
+	T_UNMAP("unmap A, B, F", 0x800000, 0x102000, 0);
+	munmap(mem, 16 * PAGE);
+}
+
+/* Threads share the container, as a VMM's vCPU and I/O threads do. */
+#define THREADS 4
+#define THREAD_MAPS 64
+
+static void *thread_maps(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg, ok = 0;
+	uint8_t *mem = mmap(NULL, THREAD_MAPS * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t base = 0x10000000 + t * 0x1000000;
+
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < THREAD_MAPS; i++)
+			ok += !map(base + i * PAGE, mem + i * PAGE, PAGE, RW, 0);
+		for (int i = 0; i < THREAD_MAPS; i += 2) {
+			uint64_t done = 0;
+
+			ok += !unmap(base + i * PAGE, 2 * PAGE, 0, &done) && done == 2 * PAGE;
+		}
+	}
+	munmap(mem, THREAD_MAPS * PAGE);
+	return (void *)ok;
+}
+
+static void threads(void)
+{
+	pthread_t th[THREADS];
+	uintptr_t ok = 0;
+	void *ret;
+
+	for (uintptr_t t = 0; t < THREADS; t++)
+		pthread_create(&th[t], NULL, thread_maps, (void *)t);
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(th[t], &ret);
+		ok += (uintptr_t)ret;
+	}
+	T("threads: %lu of %d maps and unmaps succeeded", (unsigned long)ok,
+	  THREADS * 4 * (THREAD_MAPS + THREAD_MAPS / 2));
+}
+
 int main(void)
 {
 	char bdf[256], path[300], link[300], gpath[64];
@@ -224,7 +382,27 @@ int main(void)
 	r = ioctl(group, VFIO_GROUP_GET_STATUS, &st);
 	T("group status: %s flags=0x%x", res(r), st.flags);
 	T("get_device_fd without container: %s", res(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf)));
+	{
+		int p[2], closed = dup(0);
+
+		close(closed);
+		T("set_container closed fd: %s",
+		  res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &closed)));
+		pipe(p);
+		T("set_container pipe: %s", res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &p[0])));
+		T("set_container the group itself: %s",
+		  res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &group)));
+		close(p[0]);
+		close(p[1]);
+	}
 	T("set_container: %s", res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)));
+	{
+		int closed = dup(0);
+
+		close(closed);
+		T("set_container again, closed fd: %s",
+		  res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &closed)));
+	}
 	T("set_container again: %s", res(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)));
 	r = ioctl(group, VFIO_GROUP_GET_STATUS, &st);
 	T("group status: %s flags=0x%x", res(r), st.flags);
@@ -310,6 +488,10 @@ int main(void)
 		T("dirty stop: %s", res(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d)));
 	}
 
+	dirty_rules();
+	threads();
+	print_info();
+
 	/* A forked child uses the inherited container for its own memory. */
 	{
 		pid_t pid;
@@ -350,6 +532,12 @@ int main(void)
 			  hi->devices[i].group_id == (uint32_t)grp ? "= ours" : "other");
 		hr->argsz = sizeof(*hr) + sizeof(int);
 		hr->count = 1;
+		hr->group_fds[0] = open("/dev/null", O_RDONLY);
+		T("hot reset with a foreign fd: %s",
+		  res(ioctl(device, VFIO_DEVICE_PCI_HOT_RESET, hr)));
+		close(hr->group_fds[0]);
+		T("hot reset with a closed fd: %s",
+		  res(ioctl(device, VFIO_DEVICE_PCI_HOT_RESET, hr)));
 		hr->group_fds[0] = group;
 		T("hot reset: %s", res(ioctl(device, VFIO_DEVICE_PCI_HOT_RESET, hr)));
 		T("edu id after reset: 0x%x", reg_read(0));
@@ -362,5 +550,6 @@ int main(void)
 	T("unset_container again: %s", res(ioctl(group, VFIO_GROUP_UNSET_CONTAINER)));
 	T("close group: %s", res(close(group)));
 	T("close container: %s", res(close(container)));
+	T("ioctl on the closed container: %s", res(ioctl(container, VFIO_GET_API_VERSION)));
 	return 0;
 }
