@@ -17,5 +17,11 @@ $(eval $(call program,tests/vm/test_hwpt_mock,tests/vm/test_hwpt_mock.c tests/vm
 # so mock domains work only in a guest booted without VT-d.
 VM_TESTS_NOIOMMU += $(O)/tests/vm/test_ioas_core $(O)/tests/vm/test_hwpt_mock
 
+# The compat shim's dirty tracking, on the mock IOMMU's dirty bits.
+$(O)/tests/vm/test_compat_dirty.o: ALL_CFLAGS += $(MOCK_CFLAGS)
+$(eval $(call program,tests/vm/test_compat_dirty,tests/vm/test_compat_dirty.c tests/vm/mock.c \
+	compat/dirty.c compat/trace.c $(VM_HARNESS),))
+VM_TESTS_NOIOMMU += $(O)/tests/vm/test_compat_dirty
+
 $(eval $(call program,tests/vm/test_device,tests/vm/test_device.c tests/vm/edu.c $(VM_HARNESS),))
 VM_TESTS += $(O)/tests/vm/test_device
