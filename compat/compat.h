@@ -76,6 +76,17 @@ struct compat_obj {
 
 /* fd table (fdtable.c): one lookup for fds the shim does not own. */
 struct compat_obj *compat_fd_get(int fd);
+/*
+ * compat_fd_get(), and for an fd the table does not know, whether it is the
+ * same file as a live object (received over a socket): then it joins it.
+ * *err: -EBADFD for an emulated fd of another process (reported on stderr).
+ */
+struct compat_obj *compat_fd_lookup(int fd, int *err);
+/* Record which file @fd is for @obj, until compat_fd_unregister(its object). */
+int compat_fd_register(int fd, const struct compat_obj *obj);
+void compat_fd_unregister(const void *object);
+/* Emulated containers and groups are memfds named so (see /proc/PID/fd). */
+#define COMPAT_MEMFD_PREFIX "iommufd-compat:"
 int compat_fd_set(int fd, struct compat_obj *obj);
 struct compat_obj *compat_fd_take(int fd);
 void compat_obj_put(struct compat_obj *obj);

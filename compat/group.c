@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../libiommufd/internal.h"
@@ -84,10 +85,29 @@ bool compat_path_group(const char *path, int *group_id)
 	return true;
 }
 
-static int new_fd(int flags)
+/* So the same file reached another way is known (fdtable.c); only tracing fails. */
+static void register_file(int fd, const struct compat_obj *obj)
 {
-	/* A real fd so that poll, close and dup behave; its ioctls are ours. */
-	return real_open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
+	int r = compat_fd_register(fd, obj);
+
+	if (r < 0)
+		compat_trace("fd %d cannot be recognised if passed over a socket: %s", fd,
+			     strerror(-r));
+}
+
+/*
+ * A real fd so that poll, close and dup behave; its ioctls are ours. A memfd
+ * has an inode of its own, so the same file reaching the program by another
+ * way (a socket) is still recognised (fdtable.c); its name says what it is.
+ */
+static int new_fd(int flags, const char *what)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), COMPAT_MEMFD_PREFIX "%s", what);
+	fd = memfd_create(name, flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
+	return fd < 0 ? -errno : fd;
 }
 
 int compat_open_container(int flags)
@@ -116,7 +136,7 @@ int compat_open_container(int flags)
 	}
 	if (!r)
 		r = compat_container_refresh_ranges(c);
-	fd = r ? r : new_fd(flags);
+	fd = r ? r : new_fd(flags, "container");
 	if (fd < 0) {
 		compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());
 		iommufd_ctx_unref(c->ctx);
@@ -128,6 +148,7 @@ int compat_open_container(int flags)
 	obj->container = c;
 	register_container(c, true);
 	compat_fd_set(fd, obj);
+	register_file(fd, obj);
 	compat_trace("open(/dev/vfio/vfio) = %d: iommufd %d, IOAS %u", fd,
 		     iommufd_ctx_fd(c->ctx), c->ioas_id);
 	return fd;
@@ -168,6 +189,7 @@ int compat_open_group(int group_id, int flags)
 {
 	struct compat_group *g;
 	struct compat_obj *obj;
+	char what[32];
 	int fd, r;
 
 	pthread_mutex_lock(&groups_lock);
@@ -183,7 +205,12 @@ int compat_open_group(int group_id, int flags)
 		g->group_id = group_id;
 		r = read_group_devices(g);
 	}
-	fd = r ? r : new_fd(flags);
+	if (!r) {
+		snprintf(what, sizeof(what), "group %d", group_id);
+		fd = new_fd(flags, what);
+	} else {
+		fd = r;
+	}
 	if (fd < 0) {
 		if (g) {
 			free(g->names);
@@ -199,6 +226,7 @@ int compat_open_group(int group_id, int flags)
 	obj->kind = COMPAT_GROUP;
 	obj->group = g;
 	compat_fd_set(fd, obj);
+	register_file(fd, obj);
 	compat_trace("open(/dev/vfio/%d) = %d: %d device(s)", group_id, fd, g->nr_devices);
 	return fd;
 }
@@ -281,9 +309,10 @@ static void unbind_group(struct compat_group *g)
 
 static int group_set_container(struct compat_group *g, int cfd)
 {
-	struct compat_obj *obj = compat_fd_get(cfd);
 	struct compat_container *c;
+	struct compat_obj *obj;
 	void *tmp;
+	int err;
 
 	/* vfio_group_ioctl_set_container()'s order: a closed fd, a group that
 	 * has one, then an fd that is no container. */
@@ -291,6 +320,7 @@ static int group_set_container(struct compat_group *g, int cfd)
 		return -EBADF;
 	if (g->container)
 		return -EINVAL;
+	obj = compat_fd_lookup(cfd, &err);
 	if (!obj || obj->kind != COMPAT_CONTAINER)
 		return -EBADFD;
 	if (!group_viable(g))
@@ -361,6 +391,7 @@ static int group_get_device_fd(struct compat_group *g, const char *name)
 		obj->kind = COMPAT_DEVICE;
 		obj->device = d;
 		compat_fd_set(fd, obj);
+		register_file(fd, obj);
 		compat_trace("VFIO_GROUP_GET_DEVICE_FD(%s) = %d (cdev of device %u)", name, fd,
 			     iommufd_device_id(d->dev));
 		return fd;
@@ -424,10 +455,12 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 	if (hr->count > info.count)
 		return -EINVAL;
 	for (uint32_t i = 0; i < hr->count; i++) {
-		struct compat_obj *obj = compat_fd_get(hr->group_fds[i]);
+		struct compat_obj *obj;
+		int err;
 
 		if (fcntl(hr->group_fds[i], F_GETFD) < 0)
 			return -EBADF;
+		obj = compat_fd_lookup(hr->group_fds[i], &err);
 		if (!obj || obj->kind != COMPAT_GROUP)
 			return -EINVAL;
 	}
@@ -488,6 +521,7 @@ void compat_container_put(struct compat_container *c)
 	pthread_mutex_unlock(&c->lock);
 	if (!last)
 		return;
+	compat_fd_unregister(c);
 	register_container(c, false);
 	compat_container_unmap_all(c);
 	iommufd_ctx_unref(c->ctx);
@@ -501,6 +535,7 @@ void compat_group_put(struct compat_group *g)
 {
 	if (__atomic_sub_fetch(&g->refs, 1, __ATOMIC_SEQ_CST))
 		return;
+	compat_fd_unregister(g);
 	if (g->container)
 		group_unset_container(g);
 	pthread_mutex_lock(&groups_lock);
@@ -515,6 +550,7 @@ void compat_device_put(struct compat_device *d)
 {
 	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_SEQ_CST))
 		return;
+	compat_fd_unregister(d);
 	compat_group_put(d->group);
 	free(d);
 }

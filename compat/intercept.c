@@ -6,8 +6,9 @@
  * to libc untouched, after one table lookup.
  *
  * Not interposable, and so not supported: raw syscall(SYS_ioctl, ...) and
- * syscall(SYS_openat, ...), and state across exec() (the emulated fds
- * become plain /dev/null fds in the new program). See libiommufd-compat(7).
+ * syscall(SYS_openat, ...), and state across exec() or into an unrelated
+ * process (the emulated fds are memfds there, refused with a message). See
+ * libiommufd-compat(7).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -185,6 +186,18 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 	return openat(dirfd, path, flags);
 }
 
+/*
+ * The ioctls an emulated fd that came by a socket may first see: those of
+ * containers and groups (VFIO_BASE + 0..6 and + 12..17), which cover hot
+ * reset on devices. Device I/O (region, IRQ, reset) never pays a lookup.
+ */
+static bool maybe_emulated(unsigned long req)
+{
+	unsigned int nr = _IOC_NR(req) - VFIO_BASE;
+
+	return _IOC_TYPE(req) == VFIO_TYPE && (nr <= 6 || (nr >= 12 && nr <= 17));
+}
+
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	struct compat_obj *obj = compat_fd_get(fd);
@@ -195,6 +208,11 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (!obj && maybe_emulated(req)) {
+		obj = compat_fd_lookup(fd, &r);
+		if (r < 0)
+			return fail(r);
+	}
 	if (!obj)
 		return real_ioctl(fd, req, arg);
 	switch (obj->kind) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -293,6 +294,37 @@ static void dirty_rules(void)
 	munmap(mem, 16 * PAGE);
 }
 
+/* fds over a unix socket, as multi-process frameworks hand them out. */
+static int send_fds(int sock, const int *fds, int n)
+{
+	char data = 'f', ctl[CMSG_SPACE(4 * sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			      .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fds(int sock, int *fds, int n)
+{
+	char data, ctl[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			      .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+
+	if (recvmsg(sock, &msg, 0) != 1 || !(cm = CMSG_FIRSTHDR(&msg)) ||
+	    cm->cmsg_len != CMSG_LEN(n * sizeof(int)))
+		return -1;
+	memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+	return 0;
+}
+
 /* Threads share the container, as a VMM's vCPU and I/O threads do. */
 #define THREADS 4
 #define THREAD_MAPS 64
@@ -511,6 +543,42 @@ int main(void)
 		}
 		waitpid(pid, &status, 0);
 		T("child exited: %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+
+	/* The container and group sent to a child over a socket arrive as new fds. */
+	{
+		int sv[2], fds[2] = { container, group }, status;
+		struct vfio_group_status gs = { .argsz = sizeof(gs) };
+		pid_t pid;
+
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+		fflush(stdout);
+		pid = fork();
+		if (!pid) {
+			uint8_t *mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			T("received: %s", res(recv_fds(sv[1], fds, 2)));
+			T("received fds are new: %d", fds[0] != container && fds[1] != group);
+			container = fds[0];
+			r = ioctl(fds[1], VFIO_GROUP_GET_STATUS, &gs);
+			T("received group status: %s flags=0x%x", res(r), gs.flags);
+			T("received container api: %d", ioctl(container, VFIO_GET_API_VERSION));
+			T("received map 0x700000: %s", res(map(0x700000, mine, PAGE, RW, 0)));
+			T("received dma lands: %d", roundtrip(mine, 0x700000, 0x6d));
+			T_UNMAP("received unmap", 0x700000, PAGE, 0);
+			T("received close: %s %s", res(close(fds[0])), res(close(fds[1])));
+			fflush(stdout);
+			_exit(0);
+		}
+		r = send_fds(sv[0], fds, 2);
+		waitpid(pid, &status, 0);
+		T("sent: %d", r == 0);
+		T("receiver exited: %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		T("container still usable: %s", res(map(0x700000, buf2, PAGE, RW, 0)));
+		T_UNMAP("unmap 0x700000", 0x700000, PAGE, 0);
+		close(sv[0]);
+		close(sv[1]);
 	}
 
 	T("map 0x500000: %s", res(map(0x500000, buf2 + PAGE, PAGE, RW, 0)));

@@ -129,6 +129,12 @@ out=$(LD_PRELOAD=$asan $ctl compat -- sh -c 'echo "$LD_PRELOAD"' 2>&1); r=$?
 err=$(LD_PRELOAD=$asan $ctl compat --trace -- true 2>&1); r=$?
 [ $r = 0 ] && grep -q "iommufd-compat\[[0-9]*\]: loaded: the kernel has /dev/vfio/vfio: passing through" <<<"$err" &&
 	ok "compat --trace: the shim says what it does" || bad "compat --trace: the shim says what it does" "exit $r: $err"
+# An emulated container kept across exec() is refused, loudly, not silently.
+out=$(LD_PRELOAD=$asan IOMMUFD_COMPAT=force $ctl compat -- "${O:-build}/tests/compat/exec_container" 2>&1); r=$?
+[ $r = 0 ] && grep -q "^before exec: 0$" <<<"$out" && grep -q "^after exec: -1 EBADFD$" <<<"$out" &&
+	grep -q "is iommufd-compat:container.*made by another process or before exec()" <<<"$out" &&
+	ok "compat: a container kept across exec() is refused with a message" ||
+	bad "compat: a container kept across exec() is refused with a message" "exit $r: $out"
 IOMMUFD_COMPAT_LIB=/nonexistent $ctl compat -- true 2>/dev/null; r=$?
 $ctl compat 2>/dev/null; r2=$?
 [ $r = 1 ] && [ $r2 = 2 ] && ok "compat: a missing shim fails (1), no program is a usage error (2)" ||
