@@ -173,14 +173,20 @@ int cmd_bind(int argc, char **argv)
 	};
 	double timeout = 5;
 	bool force = false;
+	char *end;
 	int c, r = CTL_OK;
 
 	while ((c = getopt_long(argc, argv, "ft:", opts, NULL)) != -1) {
-		if (c == 'f')
+		if (c == 'f') {
 			force = true;
-		else if (c == 't')
-			timeout = atof(optarg);
-		else
+		} else if (c == 't') {
+			timeout = strtod(optarg, &end);
+			if (!*optarg || *end || !(timeout > 0 && timeout <= 3600)) {
+				fprintf(stderr, "iommufd-ctl bind: --timeout takes seconds, "
+					"more than 0 and at most 3600, not '%s'\n", optarg);
+				return CTL_USAGE;
+			}
+		} else
 			return fprintf(stderr, "usage: iommufd-ctl bind [--force] [--timeout S] BDF...\n"),
 			       CTL_USAGE;
 	}

@@ -50,19 +50,30 @@ int cmd_list(int argc, char **argv)
 	bool base_class = false;	/* 2 hex digits: the base class only */
 	struct json_object *arr = NULL;
 	struct ctl_pci *devs;
+	char *end;
 	int n, c;
 
 	while ((c = getopt_long(argc, argv, "c:d:g:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			want_class = strtol(optarg, NULL, 16);
+			want_class = strtol(optarg, &end, 16);
 			base_class = strlen(optarg) <= 2;
+			if (!*optarg || *end || strlen(optarg) > 6 || want_class < 0) {
+				fprintf(stderr, "iommufd-ctl list: --class takes a class code in hex "
+					"(02, 0200 or 020000), not '%s'\n", optarg);
+				return CTL_USAGE;
+			}
 			break;
 		case 'd':
 			want_driver = optarg;
 			break;
 		case 'g':
-			want_group = strtol(optarg, NULL, 10);
+			want_group = strtol(optarg, &end, 10);
+			if (!*optarg || *end || want_group < 0) {
+				fprintf(stderr, "iommufd-ctl list: --group takes an IOMMU group "
+					"number, not '%s'\n", optarg);
+				return CTL_USAGE;
+			}
 			break;
 		default:
 			fprintf(stderr, "usage: iommufd-ctl list [--class HEX] [--driver NAME] [--group N]\n");

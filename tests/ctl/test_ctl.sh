@@ -32,6 +32,23 @@ json_bdfs=$($ctl --json list | json 'print(" ".join(sorted(x["bdf"] for x in d))
 check "list --json has edu's group, driver and cdev" bash -c "$ctl --json list | python3 -c \"import json,sys; e=[x for x in json.load(sys.stdin) if x['bdf']=='$edu'][0]; assert e['driver']=='vfio-pci' and e['iommu_group'] is not None and e['vfio_cdev'].startswith('/dev/vfio/devices/')\""
 check "list --driver filters" bash -c "[ \"\$($ctl --json list --driver vfio-pci | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = 1 ]"
 check "list --class 0200 lists only the NIC" bash -c "$ctl list --class 0200 | grep -q $nic && [ \$($ctl list --class 0200 | wc -l) = 2 ]"
+grp=$($ctl --json list | json "print([x for x in d if x['bdf']=='$edu'][0]['iommu_group'])")
+r=$($ctl --json list --group "$grp" | json 'print(" ".join(x["bdf"] for x in d))')
+[ "$r" = "$edu" ] && ok "list --group lists the members of edu's group" ||
+	bad "list --group lists the members of edu's group" "group $grp: $r"
+badargs=
+for a in "--class zz" "--class 1234567" "--group -1" "--group 3x"; do
+	$ctl list $a >/dev/null 2>&1; [ $? = 2 ] || badargs="$badargs [$a]"
+done
+[ -z "$badargs" ] && ok "list refuses a bad --class or --group as a usage error (2)" ||
+	bad "list refuses a bad --class or --group as a usage error (2)" "accepted:$badargs"
+out=$($ctl --help); r=$?
+missing=
+for c in list info device dma-test bind restore unbind attach run exec compat; do
+	grep -q "^  $c " <<<"$out" || missing="$missing $c"
+done
+[ $r = 0 ] && [ -z "$missing" ] && ok "--help lists every command and exits 0" ||
+	bad "--help lists every command and exits 0" "exit $r, missing:$missing"
 
 # Network state through libnl: down with nothing, then up with an address.
 st=$($ctl --json list --class 02 | json "n=d[0]['net']; print(n['up'], n['addresses'])")
@@ -47,6 +64,13 @@ check "info names the MSI window" grep -q "reserved 0xfee00000-0xfeefffff, the x
 check "info decodes VT-d's MGAW of 48" grep -qE "MGAW +0x30" <<<"$out"
 r=$($ctl --json info "$edu" | json 'print(d["iova_ranges"][0], d["features"]["IOAS_MAP"], d["features"]["IOAS_MAP_FILE"])')
 [ "$r" = "0x0-0xfedfffff True False" ] && ok "info --json: ranges and features" || bad "info --json: ranges and features" "$r"
+# The text names every range the JSON has.
+missing=
+for rg in $($ctl --json info "$edu" | json 'print(" ".join(d["iova_ranges"]))'); do
+	grep -q -- "$rg" <<<"$out" || missing="$missing $rg"
+done
+[ -z "$missing" ] && ok "info: the text has every IOVA range of the JSON" ||
+	bad "info: the text has every IOVA range of the JSON" "missing:$missing" "$out"
 
 r=$($ctl --json device "$edu" | json 'b=d["regions"][0]; print(b["name"], b["size"], b["mmap"], [i["count"] for i in d["irqs"]][:3])')
 [ "$r" = "BAR0 1048576 True [1, 1, 0]" ] && ok "device --json: BAR0 and IRQ counts" || bad "device --json: BAR0 and IRQ counts" "$r"
@@ -101,6 +125,9 @@ r=$($ctl --json attach "$edu" map 64K | json 'm=d["mappings"][0]; print(len(d["m
 err=$($ctl --progress attach "$edu" map 512M 2>&1 >/dev/null); r=$?
 [ $r = 0 ] && grep -q "100% 512/512 MiB" <<<"$err" && ok "--progress draws the pinning progress of a large map" ||
 	bad "--progress draws the pinning progress of a large map" "exit $r: $(tail -c 300 <<<"$err")"
+all=$($ctl --quiet --progress attach "$edu" map 512M 2>&1); r=$?
+[ $r = 0 ] && ! grep -q "MiB" <<<"$all" && ok "--quiet silences the progress bar" ||
+	bad "--quiet silences the progress bar" "exit $r: $(tail -c 300 <<<"$all")"
 $ctl attach "$edu" map 8M --hold >/tmp/hold.out 2>&1 & hp=$!
 for i in $(seq 50); do grep -q holding /tmp/hold.out && break; sleep 0.1; done
 pin=$(awk '/VmPin/ {print $2}' /proc/$hp/status)
@@ -171,6 +198,15 @@ out=$($ctl restore "$nic" 2>&1); r=$?
 [ $r = 0 ] && [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = e1000e ] &&
 	[ -d "/sys/class/net/$ifname" ] && ok "restore gives it back to e1000e with its interface" ||
 	bad "restore gives it back to e1000e with its interface" "exit $r: $out"
+$ctl bind --timeout 0 "$nic" >/dev/null 2>&1; r=$?
+$ctl bind --timeout abc "$nic" >/dev/null 2>&1; r2=$?
+[ $r = 2 ] && [ $r2 = 2 ] && [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = e1000e ] &&
+	ok "bind --timeout with a bad value is a usage error and touches nothing" ||
+	bad "bind --timeout with a bad value is a usage error and touches nothing" "exit $r and $r2"
+out=$($ctl bind --timeout 10 "$nic" 2>&1 && $ctl unbind "$nic" 2>&1); r=$?
+[ $r = 0 ] && [ "$(basename "$(readlink /sys/bus/pci/devices/$nic/driver)")" = e1000e ] &&
+	ok "bind --timeout 10, then unbind (restore's other name) gives it back" ||
+	bad "bind --timeout 10, then unbind (restore's other name) gives it back" "exit $r: $out"
 # A bond member is in use when its master is.
 ip link set "$ifname" master bond0 && ip link set bond0 up && ip addr add 10.5.0.1/24 dev bond0
 err=$($ctl bind "$nic" 2>&1); r=$?
