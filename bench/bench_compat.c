@@ -163,8 +163,17 @@ int main(void)
 	if (buf == MAP_FAILED)
 		return 1;
 	pairs(buf, 4096, 200);	/* warm up */
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		printf("R pair_%s_us %.3f\n", sizes[i].name, pairs(buf, sizes[i].size, sizes[i].n) * 1e6);
+	/* The best of five rounds: a TCG guest's timer and translation work land in some. */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		double best = 0;
+
+		for (int round = 0; round < (sizes[i].size < (1ULL << 30) ? 5 : 1); round++) {
+			double t = pairs(buf, sizes[i].size, sizes[i].n);
+
+			best = round && best < t ? best : t;
+		}
+		printf("R pair_%s_us %.3f\n", sizes[i].name, best * 1e6);
+	}
 
 	return 0;
 }

@@ -250,11 +250,13 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
 static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
 		     unsigned int prot)
 {
-	const char *env = getenv("IOMMUFD_COMPAT_PARALLEL");
+	const char *env;
 	cpu_set_t cpus;
 	int n = 1;
 
-	if (size >= PARALLEL_MAP_MIN && !(env && !strcmp(env, "0")) &&
+	/* Small maps, the common case, pay for nothing of this. */
+	if (size >= PARALLEL_MAP_MIN && !((env = getenv("IOMMUFD_COMPAT_PARALLEL")) &&
+					  !strcmp(env, "0")) &&
 	    !sched_getaffinity(0, sizeof(cpus), &cpus))
 		n = CPU_COUNT(&cpus);
 	if (n > 1)

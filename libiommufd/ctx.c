@@ -57,6 +57,32 @@ static uint64_t probe_features(int fd)
 	return mask;
 }
 
+/*
+ * This process's pid, kept by a fork handler: every call checks its context
+ * was made here, and getpid() is a system call (glibc caches it no more).
+ * A child made without fork() (raw clone) is not seen; see iommufd_ctx_open(3).
+ */
+static _Atomic pid_t self_pid;
+
+static void refresh_pid(void)
+{
+	atomic_store(&self_pid, getpid());
+}
+
+static void init_pid(void)
+{
+	refresh_pid();
+	pthread_atfork(NULL, NULL, refresh_pid);
+}
+
+static pid_t current_pid(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, init_pid);
+	return atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
+
 static int ctx_new(int fd, bool own_fd, struct iommufd_ctx **ret)
 {
 	struct iommufd_ctx *ctx;
@@ -67,6 +93,8 @@ static int ctx_new(int fd, bool own_fd, struct iommufd_ctx **ret)
 	atomic_init(&ctx->refcount, 1);
 	ctx->fd = fd;
 	ctx->own_fd = own_fd;
+	/* Fresh, not cached: fork handlers may make contexts before ours runs. */
+	current_pid();
 	ctx->pid = getpid();
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->features = probe_features(fd);
@@ -169,7 +197,7 @@ IOMMUFD_API const char *iommufd_feature_name(enum iommufd_feature feat)
 int iommufd_ctx_check(const struct iommufd_ctx *ctx)
 {
 	/* Objects and pins belong to the process that made them. */
-	if (ctx->pid != getpid())
+	if (ctx->pid != current_pid())
 		return iommufd_fail(ctx, -ECHILD,
 				    "iommufd context used in a forked child (made by pid %d)",
 				    (int)ctx->pid);
