@@ -20,8 +20,8 @@ for prog in "$O"/tests/compat/legacy_*; do
 	name=$(basename "$prog")
 	tests/vm/run --variant full -- "$prog" 2>&1 | tr -d '\r' > "$out/$name.native.log"
 	st_native=${PIPESTATUS[0]}
-	tests/vm/run --variant cdevonly -- env LD_PRELOAD="$preload" "$ctl" compat -- "$prog" 2>&1 | tr -d '\r' \
-		> "$out/$name.shim.log"
+	tests/vm/run --variant cdevonly -- env LD_PRELOAD="$preload" "$ctl" compat --trace -- "$prog" 2>&1 |
+		tr -d '\r' > "$out/$name.shim.log"
 	st_shim=${PIPESTATUS[0]}
 	grep '^T ' "$out/$name.native.log" > "$out/$name.native"
 	grep '^T ' "$out/$name.shim.log" > "$out/$name.shim"
@@ -39,6 +39,21 @@ for prog in "$O"/tests/compat/legacy_*; do
 		echo "not ok $n - $name: the shim differs from native type1"
 		sed 's/^/#   /' "$out/$name.diff"
 		fail=$((fail + 1))
+	fi
+	# The known difference (Documentation/compat.md): device memory as a DMA
+	# target maps natively and is refused through the shim, which says why.
+	if grep -q '^D map of a BAR mmap' "$out/$name.native.log"; then
+		n=$((n + 1))
+		if grep -q '^D map of a BAR mmap: ret=0$' "$out/$name.native.log" &&
+			grep -q '^D map of a BAR mmap: ret=-1 EFAULT$' "$out/$name.shim.log" &&
+			grep -q 'IOMMU_IOAS_MAP failed: .*cannot be pinned' "$out/$name.shim.log"; then
+			echo "ok $n - $name: a BAR mmap maps natively; the shim refuses it with EFAULT and says why"
+		else
+			echo "not ok $n - $name: a BAR mmap maps natively; the shim refuses it with EFAULT and says why"
+			grep -h '^D \|IOMMU_IOAS_MAP failed' "$out/$name.native.log" "$out/$name.shim.log" |
+				sed 's/^/#   /'
+			fail=$((fail + 1))
+		fi
 	fi
 done
 echo "compat: $((n - fail)) passed, $fail failed, 0 skipped"
