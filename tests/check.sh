@@ -9,6 +9,11 @@ rc=0
 # shellcheck disable=SC2086
 "$here/run-suite.sh" unit ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
 "$here/install-check.sh" 2>&1 | tee -a "$log" || rc=1
+# Memcheck and the sanitizers do not mix: valgrind runs on the plain build.
+if [ -z "${SANITIZE:-}" ]; then
+	# shellcheck disable=SC2086
+	"$here/valgrind.sh" ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
+fi
 "$here/vm/check.sh" 2>&1 | tee -a "$log" || rc=1
 # Checks that boot their own guests and print their own summary line.
 for c in ${COMPAT_CHECKS:-}; do
