@@ -59,6 +59,13 @@ st=$($ctl --json list --class 02 | json "n=d[0]['net']; print(n['up'], n['addres
 	bad "after ip link up and an address, list sees both" "$st"
 ip addr flush dev "$ifname"; ip link set "$ifname" down
 
+# Without a BDF: the kernel's features, the same in text and JSON.
+out=$($ctl info); r=$?
+jf=$($ctl --json info | json 'print(" ".join(k + "=" + ("yes" if v else "no") for k, v in d["features"].items()))')
+tf=$(awk '/^  [A-Z_]+ +(yes|no)$/ {printf "%s=%s ", $1, $2}' <<<"$out")
+[ $r = 0 ] && [ "$tf" = "$jf " ] && grep -q "IOAS_MAP=yes" <<<"$tf" && grep -q "IOAS_MAP_FILE=no" <<<"$tf" &&
+	ok "info without a device: the kernel's features, text and JSON alike" ||
+	bad "info without a device: the kernel's features, text and JSON alike" "text: $tf" "json: $jf"
 out=$($ctl info "$edu")
 check "info names the MSI window" grep -q "reserved 0xfee00000-0xfeefffff, the x86 MSI window" <<<"$out"
 check "info decodes VT-d's MGAW of 48" grep -qE "MGAW +0x30" <<<"$out"
@@ -157,11 +164,17 @@ err=$(LD_PRELOAD=$asan $ctl compat --trace -- true 2>&1); r=$?
 [ $r = 0 ] && grep -q "iommufd-compat\[[0-9]*\]: loaded: the kernel has /dev/vfio/vfio: passing through" <<<"$err" &&
 	ok "compat --trace: the shim says what it does" || bad "compat --trace: the shim says what it does" "exit $r: $err"
 # An emulated container kept across exec() is refused, loudly, not silently.
-out=$(LD_PRELOAD=$asan IOMMUFD_COMPAT=force $ctl compat -- "${O:-build}/tests/compat/exec_container" 2>&1); r=$?
+# (--force: emulate although this kernel has /dev/vfio/vfio; --trace=FILE.)
+trace=$(mktemp)
+out=$(LD_PRELOAD=$asan $ctl compat --force --trace="$trace" -- "${O:-build}/tests/compat/exec_container" 2>&1); r=$?
 [ $r = 0 ] && grep -q "^before exec: 0$" <<<"$out" && grep -q "^after exec: -1 EBADFD$" <<<"$out" &&
 	grep -q "is iommufd-compat:container.*made by another process or before exec()" <<<"$out" &&
 	ok "compat: a container kept across exec() is refused with a message" ||
 	bad "compat: a container kept across exec() is refused with a message" "exit $r: $out"
+grep -q "open(/dev/vfio/vfio) = [0-9]*: iommufd [0-9]*, IOAS [0-9]*" "$trace" &&
+	ok "compat --force emulates over a real container; --trace=FILE writes the file" ||
+	bad "compat --force emulates over a real container; --trace=FILE writes the file" "$(cat "$trace")"
+rm -f "$trace"
 IOMMUFD_COMPAT_LIB=/nonexistent $ctl compat -- true 2>/dev/null; r=$?
 $ctl compat 2>/dev/null; r2=$?
 [ $r = 1 ] && [ $r2 = 2 ] && ok "compat: a missing shim fails (1), no program is a usage error (2)" ||
