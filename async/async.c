@@ -343,10 +343,12 @@ static bool runs_inline(const struct iommufd_async *a, const struct iommufd_asyn
 static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 {
 	struct iommufd_async_sqe *s = first, *batch;
+	struct req_key keys[2 * POST_BATCH];
 	uint64_t ud[POST_BATCH];
 	int res[POST_BATCH];
 
 	while (s) {
+		struct posting p = { .keys = keys };
 		unsigned int n = 0;
 
 		for (batch = s; s && n < POST_BATCH; s = s->inline_next, n++) {
@@ -354,6 +356,8 @@ static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 			ud[n] = s->user_data;
 			if (res[n] < 0)
 				record_failure(a, s->user_data, iommufd_last_error());
+			for (unsigned int k = 0; k < s->nr_keys; k++)
+				keys[p.nr_keys++] = s->keys[k];
 		}
 		pthread_mutex_lock(&a->lock);
 		for (unsigned int i = 0; i < n; i++, batch = batch->inline_next) {
@@ -361,10 +365,12 @@ static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 			a->nr_running--;
 			release_slot(a, batch);
 		}
+		begin_posting(a, &p);
 		if (a->queue.head)
 			pthread_cond_broadcast(&a->work_cond);
 		pthread_mutex_unlock(&a->lock);
 		post_many(a, ud, res, n);
+		done_posting(a, &p);
 	}
 }
 

@@ -34,20 +34,47 @@ static void post(struct iommufd_async *a, struct io_uring *wr, uint64_t user_dat
 	}
 }
 
+void begin_posting(struct iommufd_async *a, struct posting *p)
+{
+	if (!p->nr_keys)
+		return;
+	p->next = a->posting;
+	a->posting = p;
+}
+
+void done_posting(struct iommufd_async *a, struct posting *p)
+{
+	if (!p->nr_keys)
+		return;
+	pthread_mutex_lock(&a->lock);
+	for (struct posting **pp = &a->posting; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	/* What waited for this completion may run now. */
+	if (a->queue.head)
+		pthread_cond_broadcast(&a->work_cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
 void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_async_sqe *s,
 		  int res)
 {
 	uint64_t user_data = s->user_data;
+	struct req_key keys[2];
+	struct posting p = { .keys = keys, .nr_keys = s->nr_keys };
 
+	memcpy(keys, s->keys, sizeof(keys));
 	pthread_mutex_lock(&a->lock);
 	sqe_list_del(&a->running, s);
 	a->nr_running--;
 	release_slot(a, s);
-	/* What this request held back may run now. */
-	if (a->queue.head)
-		pthread_cond_broadcast(&a->work_cond);
+	begin_posting(a, &p);
 	pthread_mutex_unlock(&a->lock);
 	post(a, wr, user_data, res);
+	done_posting(a, &p);
 	atomic_fetch_sub(&a->unposted, 1);
 }
 

@@ -29,6 +29,12 @@ bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_
 {
 	if (!s->nr_keys)
 		return false;
+	/* A completion on its way: what overlaps it waits, so CQEs keep order. */
+	for (const struct posting *p = a->posting; p; p = p->next)
+		for (unsigned int i = 0; i < s->nr_keys; i++)
+			for (unsigned int j = 0; j < p->nr_keys; j++)
+				if (keys_overlap(&s->keys[i], &p->keys[j]))
+					return true;
 	/* Only its own batch running (one thread submitting): nothing to check there. */
 	for (const struct iommufd_async_sqe *r = a->nr_running > own ? a->running.head : NULL; r;
 	     r = r->next)

@@ -83,6 +83,18 @@ struct sqe_list {
 	struct iommufd_async_sqe *head, *tail;
 };
 
+/*
+ * Completions on their way to the ring. Their slots are free already (a
+ * program that reads the CQE may take the slot at once), but their keys
+ * still hold back what overlaps them, so that a request that waited for
+ * another never has its CQE arrive first.
+ */
+struct posting {
+	struct posting *next;
+	const struct req_key *keys;
+	unsigned int nr_keys;
+};
+
 /* A map being pinned in chunks by several threads (split.c). */
 struct split {
 	struct iommufd_ctx *ctx;
@@ -142,6 +154,7 @@ struct iommufd_async {
 	atomic_uint unposted;		/* submitted, completion not yet posted */
 	atomic_uint watches;		/* armed eventfd watches */
 	struct split *splits;		/* open splits wanting helpers */
+	struct posting *posting;	/* completions being posted */
 	bool stopping;
 	struct worker *workers;
 
@@ -153,6 +166,10 @@ struct iommufd_async {
 /* lists (async.c) */
 void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s);
 void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s);
+
+/* complete.c: with a->lock held, hold back what overlaps @p until done_posting(). */
+void begin_posting(struct iommufd_async *a, struct posting *p);
+void done_posting(struct iommufd_async *a, struct posting *p);
 
 /* requests.c: run one request in the calling thread, 0 or -errno. */
 int req_execute(struct iommufd_async *a, struct iommufd_async_sqe *s);
