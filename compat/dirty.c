@@ -10,7 +10,6 @@
  * device cannot join such a HWPT, the answer is type1's: every page dirty.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>

@@ -432,11 +432,6 @@ int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *
 }
 
 /*
- * Device fds go straight to the kernel, but for hot reset: the group form
- * (group fds prove ownership) becomes the cdev form (the iommufd does), and
- * the affected devices are named by group again.
- */
-/*
  * The checks of vfio_pci_ioctl_pci_hot_reset_groups() on the group form, so a
  * bad fd gets the errno it gets from the kernel before the cdev form runs.
  */
@@ -467,6 +462,11 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 	return 0;
 }
 
+/*
+ * Device fds go straight to the kernel, but for hot reset: the group form
+ * (group fds prove ownership) becomes the cdev form (the iommufd does), and
+ * the affected devices are named by group again.
+ */
 int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void *arg)
 {
 	struct vfio_pci_hot_reset *hr = arg;
