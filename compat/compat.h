@@ -31,6 +31,7 @@ struct compat_container {
 	int refs;			/* fds pointing here */
 	struct iommufd_ctx *ctx;
 	uint32_t ioas_id;
+	bool kernel_compat;		/* ioas_id is the iommufd's compat IOAS (container.c) */
 	bool iommu_set;
 	bool v2;			/* VFIO_TYPE1v2_IOMMU */
 	bool dirty_tracking;
@@ -114,6 +115,8 @@ void compat_device_put(struct compat_device *d);
 /* The container (container.c): iommufd_vfio_ioctl() in userspace. */
 int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg);
 void compat_container_unmap_all(struct compat_container *c);
+/* Publish the IOAS as the iommufd's compat IOAS, for the short kernel path. */
+void compat_container_use_kernel_compat(struct compat_container *c);
 /* Re-read the IOVA ranges (devices attached or left); container locked. */
 int compat_container_refresh_ranges(struct compat_container *c);
 

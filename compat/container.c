@@ -240,6 +240,46 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
 }
 
 /*
+ * The kernel half of a map or unmap that passed type1's checks. Every iommufd
+ * also answers the type1 MAP_DMA and UNMAP_DMA ioctls itself, on its compat
+ * IOAS (drivers/iommu/iommufd/vfio_compat.c, built into every iommufd, with
+ * or without IOMMUFD_VFIO_CONTAINER): the same iopt_map_user_pages() and
+ * iopt_unmap_iova() as IOMMU_IOAS_MAP and _UNMAP, by the path the kernel's
+ * own compat container takes, and for a small map measurably shorter. The
+ * shim publishes its IOAS as the compat IOAS and takes that path; when the
+ * kernel refuses, libiommufd's call runs instead, to say why.
+ */
+void compat_container_use_kernel_compat(struct compat_container *c)
+{
+	c->kernel_compat = !iommufd_vfio_ioas_set(c->ctx, c->ioas_id);
+}
+
+static int kernel_map(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
+		      unsigned int prot)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .vaddr = vaddr, .iova = iova, .size = size,
+		.flags = (prot & IOMMUFD_MAP_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 (prot & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+	};
+
+	if (c->kernel_compat && !real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_MAP_DMA, &m))
+		return 0;
+	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
+				prot | IOMMUFD_MAP_FIXED_IOVA);
+}
+
+static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = size };
+
+	if (c->kernel_compat && !real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_UNMAP_DMA, &u) &&
+	    u.size == size)
+		return 0;
+	return iommufd_ioas_unmap(c->ctx, c->ioas_id, iova, size, NULL);
+}
+
+/*
  * A VMM mapping guest RAM spends nearly all of MAP_DMA faulting in and
  * pinning pages: from this size up, pin in chunks on every CPU the process
  * may use (the async layer's parallel path). IOMMUFD_COMPAT_PARALLEL=0
@@ -262,8 +302,7 @@ static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, 
 	if (n > 1)
 		return iommufd_map_parallel(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size,
 					    iova, prot, n, 0);
-	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
-				prot | IOMMUFD_MAP_FIXED_IOVA);
+	return kernel_map(c, vaddr, size, iova, prot);
 }
 
 static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
@@ -274,8 +313,8 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	bool set_vaddr;
 	unsigned int prot = 0;
 	uint64_t pgsize;
-	struct compat_dma *d;
-	int r;
+	struct compat_dma *d, **node;
+	int r = 0;
 
 	memcpy(&map, arg, minsz);
 	if (map.argsz < minsz || map.flags & ~mask)
@@ -293,39 +332,38 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 		return -EINVAL;
 	if (map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr)
 		return -EINVAL;
-	d = find_dma(c, map.iova, map.iova + map.size - 1);
 	if (set_vaddr) {
 		/* VFIO_UPDATE_VADDR: the same pages at a new address in this process. */
+		d = find_dma(c, map.iova, map.iova + map.size - 1);
 		if (!d || !d->vaddr_invalid || d->iova != map.iova || d->size != map.size)
 			return -EINVAL;
 		d->vaddr = map.vaddr;
 		d->vaddr_invalid = false;
 		return 0;
 	}
-	if (d)
-		return -EEXIST;
-	if (c->dma_count >= c->dma_limit)
-		return -ENOSPC;
-	if (!iova_valid(c, map.iova, map.iova + map.size - 1))
-		return -EINVAL;
-
-	d = calloc(1, sizeof(*d));
+	/* One tree walk: the insert finds an overlapping mapping (EEXIST) too. */
+	d = malloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	*d = (struct compat_dma){ .iova = map.iova, .size = map.size, .vaddr = map.vaddr };
-	r = map_pages(c, map.vaddr, map.size, map.iova, prot);
-	if (r < 0) {
+	node = tsearch(d, &c->dmas, cmp_dma);
+	if (!node || *node != d) {
+		free(d);
+		return node ? -EEXIST : -ENOMEM;
+	}
+	if (c->dma_count >= c->dma_limit)
+		r = -ENOSPC;
+	else if (!iova_valid(c, map.iova, map.iova + map.size - 1))
+		r = -EINVAL;
+	else if ((r = map_pages(c, map.vaddr, map.size, map.iova, prot)) < 0)
 		compat_trace("  IOMMU_IOAS_MAP failed: %s", iommufd_last_error());
+	if (r < 0) {
+		tdelete(d, &c->dmas, cmp_dma);
 		free(d);
 		return r;
 	}
-	if (!tsearch(d, &c->dmas, cmp_dma)) {
-		iommufd_ioas_unmap(c->ctx, c->ioas_id, map.iova, map.size, NULL);
-		free(d);
-		return -ENOMEM;
-	}
 	c->dma_count++;
-	compat_trace("  -> IOMMU_IOAS_MAP IOAS %u IOVA 0x%" PRIx64 " length 0x%" PRIx64, c->ioas_id,
+	compat_trace("  -> mapped in IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64, c->ioas_id,
 		     (uint64_t)map.iova, (uint64_t)map.size);
 	return 0;
 }
@@ -369,6 +407,18 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 		d = find_dma(c, iova, iova);
 		if (d && d->iova != iova)
 			return r;
+		/* The common case, one whole mapping: nothing else can be in range. */
+		if (d && d->iova + d->size - 1 == last && !invalidate &&
+		    !(unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)) {
+			r = kernel_unmap(c, d->iova, d->size);
+			if (r < 0)
+				return r;
+			compat_trace("  -> unmapped from IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64,
+				     c->ioas_id, d->iova, d->size);
+			unmap->size = d->size;
+			remove_dma(c, d);
+			return 0;
+		}
 		d = find_dma(c, last, last);
 		if (d && d->iova + d->size != iova + size)
 			return r;
@@ -399,10 +449,10 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 			if (r < 0)
 				break;
 		}
-		r = iommufd_ioas_unmap(c->ctx, c->ioas_id, d->iova, d->size, NULL);
+		r = kernel_unmap(c, d->iova, d->size);
 		if (r < 0)
 			break;
-		compat_trace("  -> IOMMU_IOAS_UNMAP IOAS %u IOVA 0x%" PRIx64 " length 0x%" PRIx64,
+		compat_trace("  -> unmapped from IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64,
 			     c->ioas_id, d->iova, d->size);
 		unmapped += d->size;
 		remove_dma(c, d);

@@ -134,8 +134,10 @@ int compat_open_container(int flags)
 		iommufd_ctx_disable_record(c->ctx);
 		r = iommufd_ioas_alloc(c->ctx, &c->ioas_id);
 	}
-	if (!r)
+	if (!r) {
+		compat_container_use_kernel_compat(c);
 		r = compat_container_refresh_ranges(c);
+	}
 	fd = r ? r : new_fd(flags, "container");
 	if (fd < 0) {
 		compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());

@@ -10,20 +10,26 @@
 
 static FILE *out;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int state;	/* 0: not read yet, 1: off, 2: on; every ioctl asks */
 
 static void setup(void)
 {
 	const char *t = getenv("IOMMUFD_COMPAT_TRACE");
 
-	if (!t || !*t || !strcmp(t, "0"))
-		return;
-	out = !strcmp(t, "1") ? stderr : fopen(t, "ae");
+	if (t && *t && strcmp(t, "0"))
+		out = !strcmp(t, "1") ? stderr : fopen(t, "ae");
+	__atomic_store_n(&state, out ? 2 : 1, __ATOMIC_RELEASE);
 }
 
 bool compat_tracing(void)
 {
-	pthread_once(&once, setup);
-	return out != NULL;
+	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+
+	if (!s) {
+		pthread_once(&once, setup);
+		s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+	}
+	return s == 2;
 }
 
 void compat_trace(const char *fmt, ...)
