@@ -39,6 +39,7 @@ struct compat_container {
 	 * device could not join it, so every page is reported dirty, as type1. */
 	uint32_t dirty_hwpt_id;
 	bool dirty_partial;
+	bool dirty_hw_refused;		/* the IOMMU said no: ask again when devices change */
 	void *dmas;			/* tsearch tree of struct compat_dma, by IOVA */
 	uint32_t dma_count;
 	uint32_t dma_limit;		/* type1's dma_entry_limit */

@@ -33,6 +33,7 @@ static int user_copy(void *to, const void *from, size_t len, bool to_user)
 /* Attach @dev where the container's devices live: its dirty HWPT or its IOAS. */
 int compat_dirty_attach(struct compat_container *c, struct iommufd_device *dev)
 {
+	c->dirty_hw_refused = false;	/* a new device: the answer may differ */
 	if (c->dirty_hwpt_id) {
 		if (!iommufd_device_attach(dev, c->dirty_hwpt_id))
 			return 0;
@@ -88,7 +89,7 @@ static uint32_t setup_hwpt(struct compat_container *c)
 	uint32_t hwpt;
 	int r;
 
-	if (!dev)
+	if (!dev || c->dirty_hw_refused)
 		return 0;
 	r = iommufd_hwpt_alloc(c->ctx, iommufd_device_id(dev), c->ioas_id, &opts, &hwpt);
 	if (!r) {
@@ -99,6 +100,7 @@ static uint32_t setup_hwpt(struct compat_container *c)
 	if (r < 0) {
 		compat_trace("  no IOMMU dirty tracking (%s): every mapped page reported dirty, "
 			     "as type1 does", iommufd_last_error());
+		c->dirty_hw_refused = true;
 		return 0;
 	}
 	compat_trace("  -> IOMMU_HWPT_ALLOC(DIRTY_TRACKING) = HWPT %u, devices moved onto it",
@@ -146,6 +148,7 @@ void compat_dirty_stop(struct compat_container *c)
 void compat_dirty_release(struct compat_container *c)
 {
 	c->dirty_tracking = false;
+	c->dirty_hw_refused = false;
 	if (c->dirty_hwpt_id)
 		iommufd_destroy(c->ctx, c->dirty_hwpt_id);
 	c->dirty_hwpt_id = 0;
