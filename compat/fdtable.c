@@ -170,7 +170,7 @@ struct compat_obj *compat_fd_lookup(int fd, int *err)
 	struct stat st;
 
 	*err = 0;
-	if (obj || !compat_active() || fstat(fd, &st) < 0)
+	if (obj || fd < 0 || fd >= MAX_FDS || !compat_active() || fstat(fd, &st) < 0)
 		return obj;
 	pthread_mutex_lock(&reg_lock);
 	for (size_t i = 0; i < nr_reg && !copy; i++)
