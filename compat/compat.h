@@ -77,6 +77,7 @@ struct compat_obj {
 };
 
 /* fd table (fdtable.c): one lookup for fds the shim does not own. */
+#define COMPAT_MAX_FDS 65536	/* emulated objects need an fd below this */
 struct compat_obj *compat_fd_get(int fd);
 /*
  * compat_fd_get(), and for an fd the table does not know, whether it is the

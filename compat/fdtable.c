@@ -20,21 +20,20 @@
 
 #include "compat.h"
 
-#define MAX_FDS 65536
 
-static _Atomic(struct compat_obj *) table[MAX_FDS];
+static _Atomic(struct compat_obj *) table[COMPAT_MAX_FDS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct compat_obj *compat_fd_get(int fd)
 {
-	if (fd < 0 || fd >= MAX_FDS)
+	if (fd < 0 || fd >= COMPAT_MAX_FDS)
 		return NULL;
 	return atomic_load_explicit(&table[fd], memory_order_acquire);
 }
 
 int compat_fd_set(int fd, struct compat_obj *obj)
 {
-	if (fd < 0 || fd >= MAX_FDS)
+	if (fd < 0 || fd >= COMPAT_MAX_FDS)
 		return -EMFILE;
 	pthread_mutex_lock(&table_lock);
 	atomic_store_explicit(&table[fd], obj, memory_order_release);
@@ -46,7 +45,7 @@ struct compat_obj *compat_fd_take(int fd)
 {
 	struct compat_obj *obj;
 
-	if (fd < 0 || fd >= MAX_FDS)
+	if (fd < 0 || fd >= COMPAT_MAX_FDS)
 		return NULL;
 	pthread_mutex_lock(&table_lock);
 	obj = atomic_exchange(&table[fd], NULL);
@@ -170,7 +169,7 @@ struct compat_obj *compat_fd_lookup(int fd, int *err)
 	struct stat st;
 
 	*err = 0;
-	if (obj || fd < 0 || fd >= MAX_FDS || !compat_active() || fstat(fd, &st) < 0)
+	if (obj || fd < 0 || fd >= COMPAT_MAX_FDS || !compat_active() || fstat(fd, &st) < 0)
 		return obj;
 	pthread_mutex_lock(&reg_lock);
 	for (size_t i = 0; i < nr_reg && !copy; i++)

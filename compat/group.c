@@ -107,7 +107,14 @@ static int new_fd(int flags, const char *what)
 
 	snprintf(name, sizeof(name), COMPAT_MEMFD_PREFIX "%s", what);
 	fd = memfd_create(name, flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fd >= COMPAT_MAX_FDS) {
+		compat_trace("fd %d is beyond the %d the shim can track", fd, COMPAT_MAX_FDS);
+		real_close(fd);
+		return -EMFILE;
+	}
+	return fd;
 }
 
 int compat_open_container(int flags)
@@ -378,6 +385,10 @@ static int group_get_device_fd(struct compat_group *g, const char *name)
 		fd = fcntl(iommufd_device_fd(g->devs[i]), F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
+		if (fd >= COMPAT_MAX_FDS) {
+			real_close(fd);
+			return -EMFILE;
+		}
 		d = calloc(1, sizeof(*d));
 		obj = calloc(1, sizeof(*obj));
 		if (!d || !obj) {

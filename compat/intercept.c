@@ -240,10 +240,18 @@ EXPORT int close(int fd)
 /* A new fd for the same object: the duplicate shares it. */
 static int dup_done(int oldfd, int newfd)
 {
-	struct compat_obj *obj = newfd >= 0 ? compat_fd_get(oldfd) : NULL;
+	struct compat_obj *obj = newfd >= 0 ? compat_fd_get(oldfd) : NULL, *copy;
 
-	if (obj)
-		compat_fd_set(newfd, compat_obj_dup(obj));
+	if (!obj)
+		return newfd;
+	copy = compat_obj_dup(obj);
+	if (!copy || compat_fd_set(newfd, copy) < 0) {
+		/* An emulated fd the table cannot hold would be a dead one: refuse it. */
+		compat_obj_put(copy);
+		real_close(newfd);
+		errno = copy ? EMFILE : ENOMEM;
+		return -1;
+	}
 	return newfd;
 }
 

@@ -175,6 +175,11 @@ grep -q "open(/dev/vfio/vfio) = [0-9]*: iommufd [0-9]*, IOAS [0-9]*" "$trace" &&
 	ok "compat --force emulates over a real container; --trace=FILE writes the file" ||
 	bad "compat --force emulates over a real container; --trace=FILE writes the file" "$(cat "$trace")"
 rm -f "$trace"
+out=$(LD_PRELOAD=$asan $ctl compat --force -- "${O:-build}/tests/compat/fd_beyond_table" 2>&1); r=$?
+[ $r = 0 ] && grep -q "^dup2 to 70000: -1 EMFILE$" <<<"$out" && grep -q "^dup2 to 1000: 1000, api 0$" <<<"$out" &&
+	grep -q "^original: api 0$" <<<"$out" &&
+	ok "compat: an emulated fd beyond the shim's table is refused (EMFILE), not left dead" ||
+	bad "compat: an emulated fd beyond the shim's table is refused (EMFILE), not left dead" "exit $r: $out"
 IOMMUFD_COMPAT_LIB=/nonexistent $ctl compat -- true 2>/dev/null; r=$?
 $ctl compat 2>/dev/null; r2=$?
 [ $r = 1 ] && [ $r2 = 2 ] && ok "compat: a missing shim fails (1), no program is a usage error (2)" ||
