@@ -55,6 +55,7 @@ VM_TESTS_CDEVONLY :=
 VM_TESTS_NOIOMMU  :=
 # Host-side scripts that boot guests themselves (e.g. compat differential runs).
 COMPAT_CHECKS     :=
+VM_MEMCHECK_SKIP  :=
 MAN_PAGES   :=
 INSTALL_PROGS :=
 # Benchmark programs: each prints its figures and ratios (make bench runs them in the VM).
@@ -100,7 +101,8 @@ $(LIB_SO): $(LIB_OBJS) libiommufd/libiommufd.map
 
 TEST_ENV = UNIT_TESTS="$(UNIT_TESTS)" VM_TESTS="$(VM_TESTS)" \
 	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)" \
-	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)" SANITIZE="$(SANITIZE)"
+	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)" SANITIZE="$(SANITIZE)" \
+	VM_MEMCHECK_SKIP="$(VM_MEMCHECK_SKIP)"
 
 check-unit: all
 	$(Q)tests/run-suite.sh unit $(UNIT_TESTS)

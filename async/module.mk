@@ -29,6 +29,10 @@ endef
 
 $(eval $(call async_program,tests/vm/test_async,tests/vm/test_async.c tests/vm/edu.c tests/vm/harness.c,))
 VM_TESTS += $(O)/tests/vm/test_async
+# Not under valgrind: with 3.19 the test's threads waiting on rings for each
+# other's posts hang (the guest sat idle for 15 minutes); edu-pipeline, one
+# thread on one ring, runs under it fine.
+VM_MEMCHECK_SKIP += $(O)/tests/vm/test_async
 
 # Async vs. synchronous, in the guest (make bench).
 $(eval $(call async_program,bench/bench_async,bench/bench_async.c,))

@@ -6,15 +6,24 @@
 # without a "not ok" line counts as one failure; exit status 77 as one skip.
 #
 #   tests/run-suite.sh SUITE PROGRAM...
+#
+# With RUN_WRAPPER set (e.g. "valgrind -q ..."), each compiled program runs
+# under it and scripts are left out: the suite is about the wrapper's checks.
 set -uo pipefail
 suite=$1
 shift
 export CMOCKA_MESSAGE_OUTPUT=TAP
 pass=0 fail=0 skip=0
 for prog in "$@"; do
+	wrapper=
+	if [ -n "${RUN_WRAPPER:-}" ]; then
+		[ "$(head -c 4 "$prog" | tail -c 3)" = ELF ] || continue
+		wrapper=$RUN_WRAPPER
+	fi
 	echo "# ---- $prog"
 	out=$(mktemp)
-	"$prog" 2>&1 | tee "$out"
+	# shellcheck disable=SC2086
+	$wrapper "$prog" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -aEc '^ok ' "$out")
 	s=$(grep -aEc '^ok .*# (SKIP|skip)' "$out")
