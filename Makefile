@@ -113,6 +113,11 @@ check-vm: all
 check: all
 	$(Q)$(TEST_ENV) tests/check.sh
 
+# The compiled VM tests once more, under valgrind's memcheck in the guest
+# (a checking mode, like SANITIZE=1; .ci/run runs both).
+check-memcheck: all
+	$(Q)$(TEST_ENV) VM_MEMCHECK=only tests/vm/check.sh
+
 bench: all
 	$(Q){ for b in $(BENCHES_HOST); do echo "== $$b (host)"; $$b || exit 1; done; \
 	  tests/vm/run -- bash -c 'for b in $(BENCHES); do echo "== $$b (guest)"; $$b || exit 1; done' \
@@ -147,7 +152,7 @@ install: all
 clean:
 	rm -rf $(O)
 
-.PHONY: all bench check check-unit check-vm install clean
+.PHONY: all bench check check-memcheck check-unit check-vm install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
