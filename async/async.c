@@ -301,18 +301,31 @@ IOMMUFD_API struct iommufd_async_sqe *iommufd_async_get_sqe(struct iommufd_async
 	return s;
 }
 
-/* Synchronous mode: run this thread's prepared requests now, in order. */
-static int submit_sync(struct iommufd_async *a)
+/* With a->lock held: move this thread's prepared slots to @mine, in order. */
+static void take_mine(struct iommufd_async *a, struct sqe_list *mine)
 {
 	struct iommufd_async_sqe *s, *next;
-	int n = 0;
 
-	pthread_mutex_lock(&a->lock);
 	for (s = a->taken.head; s; s = next) {
 		next = s->next;
 		if (!pthread_equal(s->owner, pthread_self()))
 			continue;
 		sqe_list_del(&a->taken, s);
+		sqe_list_add_tail(mine, s);
+	}
+}
+
+/* Synchronous mode: run this thread's prepared requests now, in order. */
+static int submit_sync(struct iommufd_async *a)
+{
+	struct iommufd_async_sqe *s;
+	struct sqe_list mine = { 0 };
+	int n = 0;
+
+	pthread_mutex_lock(&a->lock);
+	take_mine(a, &mine);
+	while ((s = mine.head)) {
+		sqe_list_del(&mine, s);
 		s->state = REQ_RUNNING;
 		pthread_mutex_unlock(&a->lock);
 		s->res = req_execute(a, s);
@@ -376,7 +389,7 @@ static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 
 IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 {
-	struct iommufd_async_sqe *s, *next;
+	struct iommufd_async_sqe *s;
 	struct iommufd_async_sqe *here = NULL, **here_tail = &here;
 	struct sqe_list mine = { 0 };
 	unsigned int queued = 0, inlined = 0;
@@ -387,13 +400,7 @@ IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 		return submit_sync(a);
 	/* Take this thread's slots; their keys read the ioas trackers, unlocked. */
 	pthread_mutex_lock(&a->lock);
-	for (s = a->taken.head; s; s = next) {
-		next = s->next;
-		if (!pthread_equal(s->owner, pthread_self()))
-			continue;
-		sqe_list_del(&a->taken, s);
-		sqe_list_add_tail(&mine, s);
-	}
+	take_mine(a, &mine);
 	pthread_mutex_unlock(&a->lock);
 	for (s = mine.head; s; s = s->next)
 		req_compute_keys(s);
