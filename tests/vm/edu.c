@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,47 @@ int edu_find(char *bdf, size_t len)
 	}
 	closedir(d);
 	return r;
+}
+
+int edu_ioas_open(struct iommufd_ctx **ctx, struct iommufd_device **dev, struct ioas **ioas)
+{
+	IOAS_OPTS(ioas_opts, opts, .dma_limit = EDU_DMA_LIMIT);
+	const char *iommu = getenv("LIBIOMMUFD_VM_IOMMU");
+	char bdf[32];
+	int r;
+
+	*ctx = NULL;
+	*dev = NULL;
+	*ioas = NULL;
+	if (edu_find(bdf, sizeof(bdf)) < 0)
+		return -ENODEV;
+	if (!iommu || !strcmp(iommu, "0"))
+		return -ENXIO;
+	r = iommufd_ctx_open(NULL, ctx);
+	if (!r)
+		r = iommufd_device_open(*ctx, bdf, dev);
+	if (!r)
+		r = ioas_new(*ctx, &opts, ioas);
+	if (!r)
+		r = iommufd_device_attach(*dev, ioas_id(*ioas));
+	if (!r)
+		r = ioas_refresh_ranges(*ioas);
+	if (!r)
+		r = iommufd_device_set_bus_master(*dev, true);
+	if (r < 0) {
+		edu_ioas_close(*ctx, *dev, *ioas);
+		*ctx = NULL;
+		*dev = NULL;
+		*ioas = NULL;
+	}
+	return r;
+}
+
+void edu_ioas_close(struct iommufd_ctx *ctx, struct iommufd_device *dev, struct ioas *ioas)
+{
+	iommufd_device_close(dev);
+	ioas_free(ioas);
+	iommufd_ctx_unref(ctx);
 }
 
 int edu_read32(struct iommufd_device *dev, uint64_t reg, uint32_t *val)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <iommufd/iommufd.h>
+#include <iommufd/ioas.h>
 
 #define EDU_REG_ID		0x00
 #define EDU_REG_LIVENESS	0x04
@@ -31,8 +32,21 @@
 /* QEMU 7.2 aborts the VM on a count of 0 or 4096: keep within 1..4095. */
 #define EDU_DMA_MAX		4095
 
+/* The device's default DMA mask: 28 bits. */
+#define EDU_DMA_LIMIT		0xfffffffULL
+
 /* The BDF of the first edu device, or -ENODEV. */
 int edu_find(char *bdf, size_t len);
+
+/*
+ * What an edu DMA test starts from: a new iommufd with the edu device bound
+ * and attached to a new struct ioas limited to its DMA mask (ranges read
+ * again, since the attach took the MSI window out), bus mastering on.
+ * -ENODEV: no edu device; -ENXIO: the guest booted without an IOMMU; else 0
+ * or the failing call's -errno, with nothing left open.
+ */
+int edu_ioas_open(struct iommufd_ctx **ctx, struct iommufd_device **dev, struct ioas **ioas);
+void edu_ioas_close(struct iommufd_ctx *ctx, struct iommufd_device *dev, struct ioas *ioas);
 
 int edu_read32(struct iommufd_device *dev, uint64_t reg, uint32_t *val);
 int edu_write32(struct iommufd_device *dev, uint64_t reg, uint32_t val);

@@ -2,6 +2,8 @@
 /* The runner behind harness.h: fork per test, timeout, TAP output. */
 #include <dirent.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "harness.h"
 
@@ -161,4 +163,15 @@ int th_main(int argc, char **argv)
 	}
 	printf("# Totals: pass:%d fail:%d skip:%d\n", pass, fail, skip);
 	return fail ? 1 : 0;
+}
+
+int th_drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_IPC_LOCK / 32].effective &= ~(1U << (CAP_IPC_LOCK % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }

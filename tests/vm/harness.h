@@ -230,6 +230,12 @@ void th_fail(bool fatal, const char *file, int line, const char *fmt, ...);
 /* Informational output inside a test: a TAP comment. */
 #define TH_LOG(fmt, ...) printf("#   " fmt "\n", ##__VA_ARGS__)
 
+/*
+ * Drop CAP_IPC_LOCK from this process, so that iommufd accounts pins against
+ * RLIMIT_MEMLOCK as it does for an unprivileged user. 0 or -errno.
+ */
+int th_drop_ipc_lock(void);
+
 int th_main(int argc, char **argv);
 #define TEST_HARNESS_MAIN                                                                 \
 	int main(int argc, char **argv)                                                   \

@@ -13,8 +13,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
 #include "edu.h"
 #include "harness.h"
@@ -24,7 +22,6 @@
 
 #define PAGE 4096ULL
 #define MiB (1ULL << 20)
-#define LIMIT_28BIT 0xfffffffULL
 
 FIXTURE(async)
 {
@@ -37,19 +34,13 @@ FIXTURE(async)
 
 FIXTURE_SETUP(async)
 {
-	IOAS_OPTS(ioas_opts, opts, .dma_limit = LIMIT_28BIT);
-	char bdf[32];
+	int r = edu_ioas_open(&self->ctx, &self->dev, &self->ioas);
 
-	if (edu_find(bdf, sizeof(bdf)) < 0)
+	if (r == -ENODEV)
 		SKIP(return, "no edu device");
-	if (!getenv("LIBIOMMUFD_VM_IOMMU") || !strcmp(getenv("LIBIOMMUFD_VM_IOMMU"), "0"))
+	if (r == -ENXIO)
 		SKIP(return, "guest booted without an IOMMU");
-	ASSERT_OK(iommufd_ctx_open(NULL, &self->ctx));
-	ASSERT_OK(iommufd_device_open(self->ctx, bdf, &self->dev));
-	ASSERT_OK(ioas_new(self->ctx, &opts, &self->ioas));
-	ASSERT_OK(iommufd_device_attach(self->dev, ioas_id(self->ioas)));
-	ASSERT_OK(ioas_refresh_ranges(self->ioas));
-	ASSERT_OK(iommufd_device_set_bus_master(self->dev, true));
+	ASSERT_OK(r);
 	ASSERT_OK(io_uring_queue_init(256, &self->ring, 0));
 	self->have_ring = true;
 }
@@ -58,9 +49,7 @@ FIXTURE_TEARDOWN(async)
 {
 	if (self->have_ring)
 		io_uring_queue_exit(&self->ring);
-	iommufd_device_close(self->dev);
-	ioas_free(self->ioas);
-	iommufd_ctx_unref(self->ctx);
+	edu_ioas_close(self->ctx, self->dev, self->ioas);
 }
 
 static void *anon(uint64_t len)
@@ -445,18 +434,6 @@ TEST_F(async, split_map_is_one_mapping)
 	munmap(mem, LEN);
 }
 
-/* Drop CAP_IPC_LOCK so that iommufd accounts pins against RLIMIT_MEMLOCK. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_IPC_LOCK / 32].effective &= ~(1U << (CAP_IPC_LOCK % 32));
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 /* RLIMIT_MEMLOCK runs out after some chunks: those are unmapped again. */
 TEST_F(async, split_map_failure_rolls_back)
 {
@@ -471,7 +448,7 @@ TEST_F(async, split_map_failure_rolls_back)
 	char why[512];
 
 	ASSERT_NE(mem, NULL);
-	ASSERT_OK(drop_ipc_lock());
+	ASSERT_OK(th_drop_ipc_lock());
 	ASSERT_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
 	ASSERT_OK(iommufd_async_new(&self->ring, &opts, &a));
 	iommufd_async_prep_map(sqe_with(a, 9), self->ioas, mem, LEN, IOMMUFD_MAP_RW, &iova);

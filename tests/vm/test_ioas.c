@@ -14,7 +14,6 @@
 #include <iommufd/ioas.h>
 
 #define PAGE 4096ULL
-#define LIMIT_28BIT 0xfffffffULL
 
 FIXTURE(ioas)
 {
@@ -25,27 +24,18 @@ FIXTURE(ioas)
 
 FIXTURE_SETUP(ioas)
 {
-	IOAS_OPTS(ioas_opts, opts, .dma_limit = LIMIT_28BIT);
-	char bdf[32];
+	int r = edu_ioas_open(&self->ctx, &self->dev, &self->ioas);
 
-	if (edu_find(bdf, sizeof(bdf)) < 0)
+	if (r == -ENODEV)
 		SKIP(return, "no edu device");
-	if (!getenv("LIBIOMMUFD_VM_IOMMU") || !strcmp(getenv("LIBIOMMUFD_VM_IOMMU"), "0"))
+	if (r == -ENXIO)
 		SKIP(return, "guest booted without an IOMMU");
-	ASSERT_OK(iommufd_ctx_open(NULL, &self->ctx));
-	ASSERT_OK(iommufd_device_open(self->ctx, bdf, &self->dev));
-	ASSERT_OK(ioas_new(self->ctx, &opts, &self->ioas));
-	ASSERT_OK(iommufd_device_attach(self->dev, ioas_id(self->ioas)));
-	/* Attaching took the MSI window out of the IOAS: tell the allocator. */
-	ASSERT_OK(ioas_refresh_ranges(self->ioas));
-	ASSERT_OK(iommufd_device_set_bus_master(self->dev, true));
+	ASSERT_OK(r);
 }
 
 FIXTURE_TEARDOWN(ioas)
 {
-	iommufd_device_close(self->dev);
-	ioas_free(self->ioas);
-	iommufd_ctx_unref(self->ctx);
+	edu_ioas_close(self->ctx, self->dev, self->ioas);
 }
 
 static bool edu_roundtrip(struct iommufd_device *dev, uint8_t *p, uint64_t iova, uint8_t pat)
@@ -79,7 +69,7 @@ TEST_F(ioas, kernel_accepts_every_allocated_iova)
 		ASSERT_NE(bufs[i], MAP_FAILED);
 		/* ioas_map() fixes the IOVA; success means the kernel took it. */
 		ASSERT_OK(ioas_map(self->ioas, bufs[i], lens[i], IOMMUFD_MAP_RW, &iovas[i]));
-		ASSERT_LE(iovas[i] + lens[i] - 1, LIMIT_28BIT);
+		ASSERT_LE(iovas[i] + lens[i] - 1, EDU_DMA_LIMIT);
 		ASSERT_EQ(iovas[i] % PAGE, 0);
 	}
 	/* Any pointer inside a buffer translates, and back. */
@@ -113,7 +103,7 @@ TEST_F(ioas, dma_buffers_within_28_bits)
 
 	ASSERT_OK(ioas_dma_alloc(self->ioas, 100000, NULL, &a));
 	ASSERT_EQ(a->mapped, 25 * PAGE);
-	ASSERT_LE(a->iova + a->mapped - 1, LIMIT_28BIT);
+	ASSERT_LE(a->iova + a->mapped - 1, EDU_DMA_LIMIT);
 	ASSERT_EQ(a->fd, -1);
 	/* DMA into the middle of the buffer, addressed by pointer translation. */
 	ASSERT_OK(ioas_vaddr_to_iova(self->ioas, (char *)a->vaddr + 8192, &iova));

@@ -8,9 +8,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 
-#include <linux/capability.h>
 
 #include "harness.h"
 #include "mock.h"
@@ -361,25 +359,13 @@ TEST_F(ioas, explain_unpinnable_memory)
 	ASSERT_EXPLAINS("is not mapped in this process");
 }
 
-/* Drop CAP_IPC_LOCK so that iommufd accounts pins against RLIMIT_MEMLOCK. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_IPC_LOCK / 32].effective &= ~(1U << (CAP_IPC_LOCK % 32));
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 TEST_F(ioas, explain_memlock_limit)
 {
 	struct rlimit rl = { 16 * PAGE, 16 * PAGE };
 
 	if (!variant->mock_domains)
 		SKIP(return, "without a domain nothing is pinned at map time");
-	ASSERT_OK(drop_ipc_lock());
+	ASSERT_OK(th_drop_ipc_lock());
 	ASSERT_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
 	ASSERT_OK(map_fixed(self->ctx, self->ioas_id, self->buf, 8 * PAGE, self->base));
 	ASSERT_ERR(ENOMEM, map_fixed(self->ctx, self->ioas_id, self->buf + 8 * PAGE, 32 * PAGE,
