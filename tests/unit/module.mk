@@ -17,3 +17,17 @@ PROGS += $(HEADER_CHECKS)
 
 $(eval $(call program,tests/unit/test_device_pure,tests/unit/test_device_pure.c,-lcmocka))
 UNIT_TESTS += $(O)/tests/unit/test_device_pure
+
+# The internal range index (libiommufd/range_index.h): each call, then random
+# runs against a sorted array. Its header is not installed, but every module
+# includes it, so it too compiles alone, as C11 and as C++.
+$(O)/tests/headers/private/range_index.ok: libiommufd/range_index.h
+	@mkdir -p $(@D)
+	$(Q)echo '#include "$<"' | $(CC) -std=c11 -Wall -Wextra -Werror -pedantic -I. \
+		-fsyntax-only -x c -
+	$(Q)echo '#include "$<"' | $(CXX) -std=c++11 -Wall -Wextra -Werror -pedantic -I. \
+		-fsyntax-only -x c++ -
+	@touch $@
+PROGS += $(O)/tests/headers/private/range_index.ok
+$(eval $(call program,tests/unit/test_range_index,tests/unit/test_range_index.c,-lcmocka -lm))
+UNIT_TESTS += $(O)/tests/unit/test_range_index
