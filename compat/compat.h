@@ -11,25 +11,108 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <linux/vfio.h>
 
 #include <iommufd/iommufd.h>
 
+#include "../libiommufd/range_index.h"
+
 #define offsetofend_(TYPE, MEMBER) (offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
 
-/* type1's default dma_entry_limit; IOMMUFD_COMPAT_DMA_LIMIT changes it. */
+/* type1's default dma_entry_limit (vfio_iommu_type1.c). */
 #define COMPAT_DMA_LIMIT 65535
 
-enum compat_kind { COMPAT_CONTAINER = 1, COMPAT_GROUP, COMPAT_DEVICE };
+/* Every IOMMUFD_COMPAT_* setting, read once (config.c). */
+struct compat_config {
+	bool emulate;		/* IOMMUFD_COMPAT=force, or auto and no /dev/vfio/vfio */
+	uint32_t dma_limit;	/* IOMMUFD_COMPAT_DMA_LIMIT, else the kernel command line's */
+	bool parallel;		/* IOMMUFD_COMPAT_PARALLEL != 0 */
+};
+const struct compat_config *compat_config(void);
 
-struct compat_dma;
+/*
+ * An emulated open file: the container, a group or a device, each embedding
+ * one of these first, as the kernel's objects hang off a struct file. The fd
+ * table holds one reference per fd (dup()ed fds share the file); an ioctl
+ * holds one while it runs, so close() from another thread cannot free the
+ * object under it. The last reference calls ->release().
+ */
+struct compat_file;
+
+enum compat_fork_phase { COMPAT_FORK_PREPARE, COMPAT_FORK_PARENT, COMPAT_FORK_CHILD };
+
+struct compat_file_ops {
+	const char *name;
+	int (*ioctl)(struct compat_file *f, int fd, unsigned long req, void *arg);
+	void (*release)(struct compat_file *f);
+	/* Optional: take the file's own locks before fork(), let go after. */
+	void (*atfork)(struct compat_file *f, enum compat_fork_phase phase);
+};
+
+struct compat_file {
+	const struct compat_file_ops *ops;
+	int refs;			/* atomic */
+	dev_t dev;			/* which memfd or cdev it is, for fds that */
+	ino_t ino;			/* reach the process by a socket */
+	/*
+	 * The process forked while the file was open, so another process may
+	 * hold the same kernel objects: the last close here only lets go of
+	 * this process's fds, and the kernel tears down when the last holder
+	 * anywhere closes, as it does for a real container file.
+	 */
+	bool shared;
+	bool listed;
+	LIST_ENTRY(compat_file) link;	/* every live file (fdtable.c) */
+};
+
+/* Emulated containers and groups are memfds named so (see /proc/PID/fd). */
+#define COMPAT_MEMFD_PREFIX "iommufd-compat:"
+/* Emulated objects need an fd below this: the table is an array. */
+#define COMPAT_MAX_FDS 65536
+
+/* The fd table and the live files (fdtable.c). */
+void compat_file_init(struct compat_file *f, const struct compat_file_ops *ops);
+/* Publish @f as open at @fd, which takes over the caller's reference. */
+int compat_fd_install(int fd, struct compat_file *f);
+/* The file at @fd with a reference, or NULL; one atomic load when not ours. */
+struct compat_file *compat_fd_get(int fd);
+/*
+ * compat_fd_get(), and for an fd the table does not know, whether it is the
+ * same file as a live one (received over a socket): then it is installed.
+ * *err: -EBADFD for an emulated fd of another process (reported on stderr).
+ */
+struct compat_file *compat_fd_lookup(int fd, int *err);
+/* The fd was closed: drop its reference. No lock when the fd is not ours. */
+void compat_fd_forget(int fd);
+/* The fd now refers to what @from does (dup2/dup3/F_DUPFD), or to nothing. */
+int compat_fd_copy(int from, int to);
+struct compat_file *compat_file_get(struct compat_file *f);
+void compat_file_put(struct compat_file *f);
+/* Live from here on, as the file open at @fd: found by inode, seen by fork(). */
+void compat_file_publish(struct compat_file *f, int fd);
+/* Tie @f to a new memfd named after it and publish it; the fd, or -errno. */
+int compat_file_memfd(struct compat_file *f, int flags, const char *what);
+/* Whether @f is of the kind @ops makes. */
+static inline bool compat_file_is(const struct compat_file *f, const struct compat_file_ops *ops)
+{
+	return f && f->ops == ops;
+}
+
+/* The real libc functions, resolved on first use (intercept.c). */
+int compat_real_ioctl(int fd, unsigned long req, void *arg);
+int compat_real_close(int fd);
+
+struct compat_group;
 
 struct compat_container {
+	struct compat_file file;
 	pthread_mutex_t lock;
-	int refs;			/* fds pointing here */
 	struct iommufd_ctx *ctx;
+	/* In a forked child: the parent's context, kept only to be let go of. */
+	struct iommufd_ctx *parent_ctx;
 	uint32_t ioas_id;
 	bool kernel_compat;		/* ioas_id is the iommufd's compat IOAS (container.c) */
 	bool iommu_set;
@@ -40,8 +123,7 @@ struct compat_container {
 	uint32_t dirty_hwpt_id;
 	bool dirty_partial;
 	bool dirty_hw_refused;		/* the IOMMU said no: ask again when devices change */
-	void *dmas;			/* tsearch tree of struct compat_dma, by IOVA */
-	uint32_t dma_count;
+	struct range_index dmas;	/* struct compat_dma, by IOVA (container.c) */
 	uint32_t dma_limit;		/* type1's dma_entry_limit */
 	uint64_t pgsize_bitmap;
 	int nr_groups;
@@ -52,9 +134,10 @@ struct compat_container {
 };
 
 struct compat_group {
-	int refs;
+	struct compat_file file;
 	int group_id;
 	struct compat_container *container;
+	int open_devices;		/* device fds handed out and still open */
 	/* Its devices, bound to the container's iommufd while it is attached. */
 	int nr_devices;
 	char (*names)[16];
@@ -62,63 +145,26 @@ struct compat_group {
 };
 
 struct compat_device {
-	int refs;
+	struct compat_file file;
 	struct iommufd_device *dev;
 	struct compat_group *group;
 };
 
-struct compat_obj {
-	enum compat_kind kind;
-	union {
-		struct compat_container *container;
-		struct compat_group *group;
-		struct compat_device *device;
-	};
-};
+extern const struct compat_file_ops compat_container_ops;
+extern const struct compat_file_ops compat_group_ops;
+extern const struct compat_file_ops compat_device_ops;
 
-/* fd table (fdtable.c): one lookup for fds the shim does not own. */
-#define COMPAT_MAX_FDS 65536	/* emulated objects need an fd below this */
-struct compat_obj *compat_fd_get(int fd);
-/*
- * compat_fd_get(), and for an fd the table does not know, whether it is the
- * same file as a live object (received over a socket): then it joins it.
- * *err: -EBADFD for an emulated fd of another process (reported on stderr).
- */
-struct compat_obj *compat_fd_lookup(int fd, int *err);
-/* Record which file @fd is for @obj, until compat_fd_unregister(its object). */
-int compat_fd_register(int fd, const struct compat_obj *obj);
-void compat_fd_unregister(const void *object);
-/* Emulated containers and groups are memfds named so (see /proc/PID/fd). */
-#define COMPAT_MEMFD_PREFIX "iommufd-compat:"
-int compat_fd_set(int fd, struct compat_obj *obj);
-struct compat_obj *compat_fd_take(int fd);
-void compat_obj_put(struct compat_obj *obj);
-struct compat_obj *compat_obj_dup(struct compat_obj *obj);
-
-/* The real libc functions (intercept.c). */
-extern int (*real_open)(const char *path, int flags, ...);
-extern int (*real_ioctl)(int fd, unsigned long req, ...);
-extern int (*real_close)(int fd);
-
-/* Whether /dev/vfio/vfio and groups are emulated (intercept.c). */
-bool compat_active(void);
-
-/* Emulated nodes (group.c). */
+/* The emulated nodes: which path names one, and opening it (group.c, container.c). */
 int compat_open_container(int flags);
 int compat_open_group(int group_id, int flags);
 bool compat_path_group(const char *path, int *group_id);
-int compat_group_bind(struct compat_group *g);
-int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *arg);
-int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void *arg);
-void compat_container_put(struct compat_container *c);
-void compat_group_put(struct compat_group *g);
-void compat_device_put(struct compat_device *d);
 
-/* The container (container.c): iommufd_vfio_ioctl() in userspace. */
-int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg);
+/* Groups and containers (group.c, container.c). */
+int compat_group_bind(struct compat_group *g);
+/* A group joins @c (which takes the container lock), or leaves it (locked). */
+int compat_container_add_group(struct compat_container *c, struct compat_group *g);
+void compat_container_del_group(struct compat_container *c, struct compat_group *g);
 void compat_container_unmap_all(struct compat_container *c);
-/* Publish the IOAS as the iommufd's compat IOAS, for the short kernel path. */
-void compat_container_use_kernel_compat(struct compat_container *c);
 /* Re-read the IOVA ranges (devices attached or left); container locked. */
 int compat_container_refresh_ranges(struct compat_container *c);
 

@@ -11,20 +11,58 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <iommufd/async.h>
 
+#include "../libiommufd/internal.h"
+#include "../libiommufd/range_index.h"
 #include "compat.h"
 
+/* One type1 mapping (struct vfio_dma): [node.start, node.last] of IOVA. */
 struct compat_dma {
-	uint64_t iova;
-	uint64_t size;
+	struct range_node node;
 	uint64_t vaddr;
 	bool vaddr_invalid;
 };
+
+#define dma_of(n) range_entry(n, struct compat_dma, node)
+
+static uint64_t dma_size(const struct compat_dma *d)
+{
+	return d->node.last - d->node.start + 1;
+}
+
+/* The mapping holding @iova, or NULL (type1's vfio_find_dma() of one byte). */
+static struct compat_dma *find_dma(struct compat_container *c, uint64_t iova)
+{
+	struct range_node *n = range_index_find(&c->dmas, iova);
+
+	return n ? dma_of(n) : NULL;
+}
+
+/* The lowest mapping overlapping [start, last], or NULL. */
+static struct compat_dma *first_dma(struct compat_container *c, uint64_t start, uint64_t last)
+{
+	struct range_node *n = range_index_first(&c->dmas, start, last);
+
+	return n ? dma_of(n) : NULL;
+}
+
+/* The mapping after @d if it starts at or below @last, or NULL. */
+static struct compat_dma *next_dma(struct compat_dma *d, uint64_t last)
+{
+	struct range_node *n = range_index_next(&d->node);
+
+	return n && n->start <= last ? dma_of(n) : NULL;
+}
+
+static void remove_dma(struct compat_container *c, struct compat_dma *d)
+{
+	range_index_remove(&c->dmas, &d->node);
+	free(d);
+}
 
 #define MIN_PGSIZE(c) ((c)->pgsize_bitmap & -(c)->pgsize_bitmap)
 /* type1's DIRTY_BITMAP_BYTES() and DIRTY_BITMAP_SIZE_MAX (INT_MAX pages). */
@@ -34,60 +72,6 @@ struct compat_dma {
 static uint64_t bitmap_pages(uint64_t size, uint64_t pgsize)
 {
 	return pgsize ? size >> __builtin_ctzll(pgsize) : size;
-}
-
-static int cmp_dma(const void *a, const void *b)
-{
-	const struct compat_dma *x = a, *y = b;
-
-	if (x->iova + x->size - 1 < y->iova)
-		return -1;
-	if (x->iova > y->iova + y->size - 1)
-		return 1;
-	return 0;
-}
-
-/*
- * vfio_find_dma(): any mapping overlapping [start, last]. Inclusive bounds:
- * a range reaching 2^64 - 1 has no size that fits in 64 bits.
- */
-static struct compat_dma *find_dma(struct compat_container *c, uint64_t start, uint64_t last)
-{
-	struct compat_dma key = { .iova = start, .size = last - start + 1 };
-	void *hit;
-
-	if (!key.size) {	/* all of the 64-bit space: split the key */
-		key.size = 1ULL << 63;
-		hit = tfind(&key, &c->dmas, cmp_dma);
-		if (!hit) {
-			key.iova = 1ULL << 63;
-			hit = tfind(&key, &c->dmas, cmp_dma);
-		}
-	} else {
-		hit = tfind(&key, &c->dmas, cmp_dma);
-	}
-	return hit ? *(struct compat_dma **)hit : NULL;
-}
-
-/* The lowest mapping overlapping [start, last], walking down from any overlap. */
-static struct compat_dma *first_dma(struct compat_container *c, uint64_t start, uint64_t last)
-{
-	struct compat_dma *d = find_dma(c, start, last), *lower;
-
-	while (d && d->iova > start) {
-		lower = find_dma(c, start, d->iova - 1);
-		if (!lower)
-			break;
-		d = lower;
-	}
-	return d;
-}
-
-static void remove_dma(struct compat_container *c, struct compat_dma *d)
-{
-	tdelete(d, &c->dmas, cmp_dma);
-	c->dma_count--;
-	free(d);
 }
 
 static int iommufd_vfio_check_extension(struct compat_container *c, unsigned long type)
@@ -156,7 +140,7 @@ static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
 	};
 	struct vfio_iommu_type1_info_dma_avail avail = {
 		.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
-		.avail = c->dma_limit - c->dma_count,
+		.avail = c->dma_limit - (uint32_t)range_index_count(&c->dmas),
 	};
 	struct vfio_iommu_type1_info_cap_iova_range *iovas;
 	size_t nr = c->nr_ranges, caps_len = 0, iovas_len, offs[3], n = 0;
@@ -249,7 +233,7 @@ static bool iova_valid(struct compat_container *c, uint64_t start, uint64_t last
  * shim publishes its IOAS as the compat IOAS and takes that path; when the
  * kernel refuses, libiommufd's call runs instead, to say why.
  */
-void compat_container_use_kernel_compat(struct compat_container *c)
+static void use_kernel_compat(struct compat_container *c)
 {
 	c->kernel_compat = !iommufd_vfio_ioas_set(c->ctx, c->ioas_id);
 }
@@ -263,20 +247,28 @@ static int kernel_map(struct compat_container *c, uint64_t vaddr, uint64_t size,
 			 (prot & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
 	};
 
-	if (c->kernel_compat && !real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_MAP_DMA, &m))
+	if (c->kernel_compat && !compat_real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_MAP_DMA, &m))
 		return 0;
 	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
 				prot | IOMMUFD_MAP_FIXED_IOVA);
 }
 
-static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t size)
+/*
+ * Unmap [iova, last], which holds @mapped bytes of whole mappings and holes
+ * between them, in one call, as the kernel's own compat container does for a
+ * range: 262 144 small mappings go in one ioctl, not 262 144.
+ */
+static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t last, uint64_t mapped)
 {
-	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = size };
+	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova,
+						.size = last - iova + 1 };
 
-	if (c->kernel_compat && !real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_UNMAP_DMA, &u) &&
-	    u.size == size)
+	if (!u.size)	/* all of the 64-bit space: no size says it */
+		return iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
+	if (c->kernel_compat && !compat_real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_UNMAP_DMA, &u) &&
+	    u.size == mapped)
 		return 0;
-	return iommufd_ioas_unmap(c->ctx, c->ioas_id, iova, size, NULL);
+	return iommufd_ioas_unmap(c->ctx, c->ioas_id, iova, last - iova + 1, NULL);
 }
 
 /*
@@ -290,13 +282,11 @@ static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t size
 static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
 		     unsigned int prot)
 {
-	const char *env;
 	cpu_set_t cpus;
 	int n = 1;
 
 	/* Small maps, the common case, pay for nothing of this. */
-	if (size >= PARALLEL_MAP_MIN && !((env = getenv("IOMMUFD_COMPAT_PARALLEL")) &&
-					  !strcmp(env, "0")) &&
+	if (size >= PARALLEL_MAP_MIN && compat_config()->parallel &&
 	    !sched_getaffinity(0, sizeof(cpus), &cpus))
 		n = CPU_COUNT(&cpus);
 	if (n > 1)
@@ -313,7 +303,7 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	bool set_vaddr;
 	unsigned int prot = 0;
 	uint64_t pgsize;
-	struct compat_dma *d, **node;
+	struct compat_dma *d;
 	int r = 0;
 
 	memcpy(&map, arg, minsz);
@@ -334,8 +324,10 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 		return -EINVAL;
 	if (set_vaddr) {
 		/* VFIO_UPDATE_VADDR: the same pages at a new address in this process. */
-		d = find_dma(c, map.iova, map.iova + map.size - 1);
-		if (!d || !d->vaddr_invalid || d->iova != map.iova || d->size != map.size)
+		d = first_dma(c, map.iova, map.iova + map.size - 1);
+		if (!d)
+			return -ENOENT;
+		if (!d->vaddr_invalid || d->node.start != map.iova || dma_size(d) != map.size)
 			return -EINVAL;
 		d->vaddr = map.vaddr;
 		d->vaddr_invalid = false;
@@ -345,24 +337,23 @@ static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
 	d = malloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	*d = (struct compat_dma){ .iova = map.iova, .size = map.size, .vaddr = map.vaddr };
-	node = tsearch(d, &c->dmas, cmp_dma);
-	if (!node || *node != d) {
+	*d = (struct compat_dma){ .node = { .start = map.iova, .last = map.iova + map.size - 1 },
+				  .vaddr = map.vaddr };
+	r = range_index_insert(&c->dmas, &d->node, NULL);
+	if (r < 0) {
 		free(d);
-		return node ? -EEXIST : -ENOMEM;
+		return r;
 	}
-	if (c->dma_count >= c->dma_limit)
+	if (range_index_count(&c->dmas) > c->dma_limit)
 		r = -ENOSPC;
 	else if (!iova_valid(c, map.iova, map.iova + map.size - 1))
 		r = -EINVAL;
 	else if ((r = map_pages(c, map.vaddr, map.size, map.iova, prot)) < 0)
 		compat_trace("  IOMMU_IOAS_MAP failed: %s", iommufd_last_error());
 	if (r < 0) {
-		tdelete(d, &c->dmas, cmp_dma);
-		free(d);
+		remove_dma(c, d);
 		return r;
 	}
-	c->dma_count++;
 	compat_trace("  -> mapped in IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64, c->ioas_id,
 		     (uint64_t)map.iova, (uint64_t)map.size);
 	return 0;
@@ -377,15 +368,44 @@ static int verify_bitmap_size(uint64_t npages, uint64_t bitmap_size)
 	return 0;
 }
 
+static void trace_unmapped(struct compat_container *c, uint64_t iova, uint64_t size, size_t n)
+{
+	compat_trace("  -> unmapped from IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64
+		     " (%zu mapping%s)", c->ioas_id, iova, size, n, n == 1 ? "" : "s");
+}
+
+/*
+ * VFIO_DMA_UNMAP_FLAG_VADDR: mark [first, last]'s mappings as having no
+ * valid vaddr; one that already has none fails the call, and type1 then
+ * rolls back what this call marked.
+ */
+static int invalidate_vaddrs(struct compat_dma *first, uint64_t last, uint64_t *unmapped)
+{
+	struct compat_dma *d, *u;
+
+	for (d = first; d; d = next_dma(d, last)) {
+		if (d->vaddr_invalid) {
+			for (u = first; u != d; u = next_dma(u, last))
+				u->vaddr_invalid = false;
+			*unmapped = 0;
+			return -EINVAL;
+		}
+		d->vaddr_invalid = true;
+		*unmapped += dma_size(d);
+	}
+	return 0;
+}
+
 /* type1's vfio_dma_do_unmap() over the recorded mappings, then the kernel. */
 static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unmap *unmap,
 		    const struct vfio_bitmap *bitmap)
 {
 	bool all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
-	bool invalidate = unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR;
+	bool dirty = unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
 	uint64_t pgsize = MIN_PGSIZE(c), iova = unmap->iova, size = unmap->size;
 	uint64_t unmapped = 0, last;
-	struct compat_dma *d;
+	struct compat_dma *d, *first, *next;
+	size_t n = 0;
 	int r = -EINVAL;
 
 	unmap->size = 0;
@@ -399,66 +419,59 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 		return r;
 	}
 	last = all ? UINT64_MAX : iova + size - 1;
-	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
-	    (!c->dirty_tracking || bitmap->pgsize != pgsize))
+	if (dirty && (!c->dirty_tracking || bitmap->pgsize != pgsize))
 		return r;
 	/* v2: a range that would bisect a mapping fails and removes nothing. */
 	if (c->v2 && !all) {
-		d = find_dma(c, iova, iova);
-		if (d && d->iova != iova)
+		d = find_dma(c, iova);
+		if (d && d->node.start != iova)
 			return r;
-		/* The common case, one whole mapping: nothing else can be in range. */
-		if (d && d->iova + d->size - 1 == last && !invalidate &&
-		    !(unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)) {
-			r = kernel_unmap(c, d->iova, d->size);
-			if (r < 0)
-				return r;
-			compat_trace("  -> unmapped from IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64,
-				     c->ioas_id, d->iova, d->size);
-			unmap->size = d->size;
-			remove_dma(c, d);
-			return 0;
-		}
-		d = find_dma(c, last, last);
-		if (d && d->iova + d->size != iova + size)
+		d = find_dma(c, last);
+		if (d && d->node.last != last)
 			return r;
 	}
-	r = 0;
-	while ((d = first_dma(c, iova, last))) {
-		/* v1: nothing from a mapping the range starts inside. */
-		if (!c->v2 && iova > d->iova)
-			break;
-		if (invalidate) {
-			if (d->vaddr_invalid) {
-				r = -EINVAL;
-				unmapped = 0;
-				break;
-			}
-			d->vaddr_invalid = true;
-			unmapped += d->size;
-			/* move past this one */
-			if (d->iova + d->size - 1 >= last)
-				break;
-			iova = d->iova + d->size;
-			continue;
-		}
-		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
-			/* Read before the unmap: the IOMMU forgets the pages with it. */
-			r = compat_dirty_report(c, d->iova, d->size, unmap->iova, pgsize,
+	first = first_dma(c, iova, last);
+	/* v1: nothing from a mapping the range starts inside. */
+	if (!first || (!c->v2 && iova > first->node.start))
+		return 0;
+	if (unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
+		r = invalidate_vaddrs(first, last, &unmapped);
+		unmap->size = unmapped;
+		return r;
+	}
+	if (dirty) {
+		/* Mapping by mapping: each is read before the IOMMU forgets its pages. */
+		for (d = first; d; d = next) {
+			next = next_dma(d, last);
+			r = compat_dirty_report(c, d->node.start, dma_size(d), unmap->iova, pgsize,
 						(uint64_t *)(uintptr_t)bitmap->data);
+			if (!r)
+				r = kernel_unmap(c, d->node.start, d->node.last, dma_size(d));
 			if (r < 0)
 				break;
+			trace_unmapped(c, d->node.start, dma_size(d), 1);
+			unmapped += dma_size(d);
+			remove_dma(c, d);
 		}
-		r = kernel_unmap(c, d->iova, d->size);
-		if (r < 0)
-			break;
-		compat_trace("  -> unmapped from IOAS %u: IOVA 0x%" PRIx64 " length 0x%" PRIx64,
-			     c->ioas_id, d->iova, d->size);
-		unmapped += d->size;
+		unmap->size = unmapped;
+		return r;
+	}
+	/* Every mapping that starts in range goes (v1's last one may reach past it). */
+	for (d = first; d; d = next_dma(d, last)) {
+		unmapped += dma_size(d);
+		iova = d->node.last;
+		n++;
+	}
+	r = kernel_unmap(c, first->node.start, iova, unmapped);
+	if (r < 0)
+		return r;
+	trace_unmapped(c, first->node.start, unmapped, n);
+	for (d = first; d; d = next) {
+		next = next_dma(d, last);
 		remove_dma(c, d);
 	}
 	unmap->size = unmapped;
-	return r;
+	return 0;
 }
 
 static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
@@ -535,23 +548,21 @@ static int iommufd_vfio_dirty_pages(struct compat_container *c, void *arg)
 		return -EINVAL;
 	/* vfio_iova_dirty_bitmap(): mappings may not be bisected; holes are fine. */
 	last = range.iova + range.size - 1;
-	d = find_dma(c, range.iova, range.iova);
-	if (d && d->iova != range.iova)
+	d = find_dma(c, range.iova);
+	if (d && d->node.start != range.iova)
 		return -EINVAL;
-	d = find_dma(c, last, last);
-	if (d && d->iova + d->size - 1 != last)
+	d = find_dma(c, last);
+	if (d && d->node.last != last)
 		return -EINVAL;
-	for (uint64_t iova = range.iova; (d = first_dma(c, iova, last)); iova = d->iova + d->size) {
-		r = compat_dirty_report(c, d->iova, d->size, range.iova, pgsize,
+	for (d = first_dma(c, range.iova, last); d && !r; d = next_dma(d, last))
+		r = compat_dirty_report(c, d->node.start, dma_size(d), range.iova, pgsize,
 					(uint64_t *)(uintptr_t)range.bitmap.data);
-		if (r < 0 || d->iova + d->size - 1 == last)
-			break;
-	}
 	return r;
 }
 
-int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg)
+static int container_ioctl(struct compat_file *f, int fd, unsigned long req, void *arg)
 {
+	struct compat_container *c = (struct compat_container *)f;
 	int r;
 
 	pthread_mutex_lock(&c->lock);
@@ -586,11 +597,137 @@ int compat_vfio_ioctl(struct compat_container *c, unsigned long req, void *arg)
 	return r;
 }
 
-/* Forget every mapping (the last group left, or the container went away). */
+static void free_dma(struct range_node *n, void *unused)
+{
+	free(dma_of(n));
+}
+
+/* Forget every mapping: the last group left, so type1 let go of its domain. */
 void compat_container_unmap_all(struct compat_container *c)
 {
-	iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
-	tdestroy(c->dmas, free);
-	c->dmas = NULL;
-	c->dma_count = 0;
+	/* After a fork the other process may still be using them. */
+	if (!c->file.shared)
+		iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
+	range_index_clear(&c->dmas, free_dma, NULL);
+}
+
+int compat_container_add_group(struct compat_container *c, struct compat_group *g)
+{
+	void *tmp;
+
+	pthread_mutex_lock(&c->lock);
+	tmp = realloc(c->groups, (c->nr_groups + 1) * sizeof(*c->groups));
+	if (!tmp) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	c->groups = tmp;
+	c->groups[c->nr_groups++] = g;
+	g->container = c;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void compat_container_del_group(struct compat_container *c, struct compat_group *g)
+{
+	for (int i = 0; i < c->nr_groups; i++)
+		if (c->groups[i] == g)
+			c->groups[i] = c->groups[--c->nr_groups];
+	compat_container_refresh_ranges(c);
+	/* type1 lets go of its domain, and every mapping, with the last group. */
+	if (!c->nr_groups && c->iommu_set) {
+		compat_container_unmap_all(c);
+		if (!c->file.shared)
+			compat_dirty_release(c);
+		c->iommu_set = false;
+	}
+}
+
+/*
+ * A forked child shares the container's iommufd, and so its IOAS, as it
+ * would share a real container; but a libiommufd context refuses use from
+ * a child (its pins are the parent's). The child takes the same fd into a
+ * context of its own, so its maps pin its own memory, as type1's do, and
+ * keeps the parent's only to let go of it.
+ */
+static void container_atfork(struct compat_file *f, enum compat_fork_phase phase)
+{
+	struct compat_container *c = (struct compat_container *)f;
+	struct iommufd_ctx *mine;
+
+	if (phase == COMPAT_FORK_PREPARE) {
+		pthread_mutex_lock(&c->lock);
+		return;
+	}
+	if (phase == COMPAT_FORK_CHILD &&
+	    !iommufd_ctx_from_fd(iommufd_ctx_fd(c->ctx), 0, &mine)) {
+		iommufd_ctx_disable_record(mine);
+		if (c->parent_ctx)	/* a grandchild: the middle one is not needed */
+			iommufd_ctx_unref(c->ctx);
+		else
+			c->parent_ctx = c->ctx;
+		c->ctx = mine;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The last fd closed; groups hold references, so none is attached any more. */
+static void container_release(struct compat_file *f)
+{
+	struct compat_container *c = (struct compat_container *)f;
+
+	compat_container_unmap_all(c);
+	/* Closing the iommufd destroys the IOAS, unless another process holds it. */
+	iommufd_ctx_unref(c->ctx);
+	iommufd_ctx_unref(c->parent_ctx);
+	free(c->ranges);
+	free(c->groups);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+const struct compat_file_ops compat_container_ops = {
+	.name = "container",
+	.ioctl = container_ioctl,
+	.release = container_release,
+	.atfork = container_atfork,
+};
+
+int compat_open_container(int flags)
+{
+	struct compat_container *c = calloc(1, sizeof(*c));
+	int fd;
+
+	if (!c)
+		return -ENOMEM;
+	compat_file_init(&c->file, &compat_container_ops);
+	pthread_mutex_init(&c->lock, NULL);
+	c->dma_limit = compat_config()->dma_limit;
+	c->pgsize_bitmap = 4096;
+	fd = iommufd_ctx_open(NULL, &c->ctx);
+	if (fd < 0)
+		goto out_free;
+	/* The container keeps type1's own list of mappings. */
+	iommufd_ctx_disable_record(c->ctx);
+	fd = iommufd_ioas_alloc(c->ctx, &c->ioas_id);
+	if (fd < 0)
+		goto out_free;
+	use_kernel_compat(c);
+	fd = compat_container_refresh_ranges(c);
+	if (fd < 0)
+		goto out_free;
+	fd = compat_file_memfd(&c->file, flags, "container");
+	if (fd < 0)
+		goto out_free;
+	compat_fd_install(fd, &c->file);
+	compat_trace("open(/dev/vfio/vfio) = %d: iommufd %d, IOAS %u", fd,
+		     iommufd_ctx_fd(c->ctx), c->ioas_id);
+	return fd;
+
+out_free:
+	compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());
+	iommufd_ctx_unref(c->ctx);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return fd;
 }

@@ -1,148 +1,219 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Which fds are the shim's: an array indexed by fd, read without a lock, so
- * an fd the shim does not own costs one load. Entries are set and cleared
- * under a lock; objects are refcounted so dup()ed fds share them.
+ * Which fds are the shim's, and the emulated files behind them.
  *
- * An fd can also reach the program without passing through the shim: sent
- * over a socket (SCM_RIGHTS) by a forked child or parent, or left by exec.
- * Emulated containers and groups are memfds, one inode each, and a registry
- * maps inodes to live objects, so such an fd is recognised on first use and
- * takes its object, as the same kernel file would (compat_fd_lookup()).
+ * The table is an array indexed by fd. An fd the shim does not own costs one
+ * atomic load and takes no lock, so close() of such an fd stays
+ * async-signal-safe and cannot hang in a child forked while another thread
+ * held a lock. Slots that are set are read and changed under table_lock, and
+ * a reader takes a reference before it lets go: a file stays alive while an
+ * ioctl runs on it, whatever another thread closes meanwhile, as the kernel
+ * holds a struct file for the length of a call.
+ *
+ * An fd can also reach the process without passing through the shim: sent
+ * over a socket (SCM_RIGHTS) by a forked child or parent. Emulated
+ * containers and groups are memfds, one inode each, and every live file
+ * knows its inode, so such an fd is recognised on first use and joins its
+ * file, as the same kernel file would (compat_fd_lookup()).
+ *
+ * Every lock here is taken before fork() and let go on both sides
+ * (pthread_atfork), so the child starts with none held; files add their own
+ * locks through their ->atfork op.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "compat.h"
 
-
-static _Atomic(struct compat_obj *) table[COMPAT_MAX_FDS];
+static _Atomic(struct compat_file *) table[COMPAT_MAX_FDS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct compat_obj *compat_fd_get(int fd)
-{
-	if (fd < 0 || fd >= COMPAT_MAX_FDS)
-		return NULL;
-	return atomic_load_explicit(&table[fd], memory_order_acquire);
-}
+/* Every live file: for fds that come by socket, and for fork(). */
+static LIST_HEAD(, compat_file) files = LIST_HEAD_INITIALIZER(files);
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int compat_fd_set(int fd, struct compat_obj *obj)
+static void atfork_prepare(void)
 {
-	if (fd < 0 || fd >= COMPAT_MAX_FDS)
-		return -EMFILE;
+	struct compat_file *f;
+
+	pthread_mutex_lock(&files_lock);
+	LIST_FOREACH(f, &files, link)
+		if (f->ops->atfork)
+			f->ops->atfork(f, COMPAT_FORK_PREPARE);
 	pthread_mutex_lock(&table_lock);
-	atomic_store_explicit(&table[fd], obj, memory_order_release);
+}
+
+static void atfork_done(enum compat_fork_phase phase)
+{
+	struct compat_file *f;
+
 	pthread_mutex_unlock(&table_lock);
-	return 0;
-}
-
-struct compat_obj *compat_fd_take(int fd)
-{
-	struct compat_obj *obj;
-
-	if (fd < 0 || fd >= COMPAT_MAX_FDS)
-		return NULL;
-	pthread_mutex_lock(&table_lock);
-	obj = atomic_exchange(&table[fd], NULL);
-	pthread_mutex_unlock(&table_lock);
-	return obj;
-}
-
-/* One more reference, unless the object is already on its way out. */
-static bool get_unless_zero(int *refs)
-{
-	int n = __atomic_load_n(refs, __ATOMIC_SEQ_CST);
-
-	while (n > 0)
-		if (__atomic_compare_exchange_n(refs, &n, n + 1, false, __ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
-			return true;
-	return false;
-}
-
-struct compat_obj *compat_obj_dup(struct compat_obj *obj)
-{
-	struct compat_obj *copy = malloc(sizeof(*copy));
-	bool live = false;
-
-	if (!copy)
-		return NULL;
-	*copy = *obj;
-	switch (obj->kind) {
-	case COMPAT_CONTAINER:
-		pthread_mutex_lock(&obj->container->lock);
-		live = obj->container->refs > 0;
-		obj->container->refs += live;
-		pthread_mutex_unlock(&obj->container->lock);
-		break;
-	case COMPAT_GROUP:
-		live = get_unless_zero(&obj->group->refs);
-		break;
-	case COMPAT_DEVICE:
-		live = get_unless_zero(&obj->device->refs);
-		break;
+	LIST_FOREACH(f, &files, link) {
+		/* Both processes now hold the kernel objects behind it. */
+		f->shared = true;
+		if (f->ops->atfork)
+			f->ops->atfork(f, phase);
 	}
-	if (!live) {
-		free(copy);
-		return NULL;
-	}
-	return copy;
+	pthread_mutex_unlock(&files_lock);
 }
 
-/* The registry: which file (device and inode) each live object is. */
-struct compat_reg {
-	dev_t dev;
-	ino_t ino;
-	struct compat_obj obj;	/* not a reference: removed before the object dies */
-};
-
-static struct compat_reg *reg;
-static size_t nr_reg;
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void *obj_ptr(const struct compat_obj *obj)
+static void atfork_parent(void)
 {
-	return obj->kind == COMPAT_CONTAINER ? (void *)obj->container :
-	       obj->kind == COMPAT_GROUP     ? (void *)obj->group : (void *)obj->device;
+	atfork_done(COMPAT_FORK_PARENT);
 }
 
-int compat_fd_register(int fd, const struct compat_obj *obj)
+static void atfork_child(void)
+{
+	atfork_done(COMPAT_FORK_CHILD);
+}
+
+static void install_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void compat_file_init(struct compat_file *f, const struct compat_file_ops *ops)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, install_atfork);
+	memset(f, 0, sizeof(*f));
+	f->ops = ops;
+	f->refs = 1;
+}
+
+void compat_file_publish(struct compat_file *f, int fd)
 {
 	struct stat st;
-	void *tmp;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	pthread_mutex_lock(&reg_lock);
-	tmp = realloc(reg, (nr_reg + 1) * sizeof(*reg));
-	if (!tmp) {
-		pthread_mutex_unlock(&reg_lock);
-		return -ENOMEM;
+	if (fstat(fd, &st) == 0) {
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	} else {
+		compat_trace("fd %d cannot be recognised if passed over a socket: %s", fd,
+			     strerror(errno));
 	}
-	reg = tmp;
-	reg[nr_reg++] = (struct compat_reg){ .dev = st.st_dev, .ino = st.st_ino, .obj = *obj };
-	pthread_mutex_unlock(&reg_lock);
+	pthread_mutex_lock(&files_lock);
+	LIST_INSERT_HEAD(&files, f, link);
+	f->listed = true;
+	pthread_mutex_unlock(&files_lock);
+}
+
+struct compat_file *compat_file_get(struct compat_file *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	return f;
+}
+
+/* A reference unless the file is already on its way out (the inode path). */
+static struct compat_file *file_get_unless_zero(struct compat_file *f)
+{
+	int n = __atomic_load_n(&f->refs, __ATOMIC_RELAXED);
+
+	while (n > 0)
+		if (__atomic_compare_exchange_n(&f->refs, &n, n + 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return f;
+	return NULL;
+}
+
+void compat_file_put(struct compat_file *f)
+{
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (f->listed) {
+		pthread_mutex_lock(&files_lock);
+		LIST_REMOVE(f, link);
+		pthread_mutex_unlock(&files_lock);
+	}
+	f->ops->release(f);
+}
+
+int compat_file_memfd(struct compat_file *f, int flags, const char *what)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), COMPAT_MEMFD_PREFIX "%s", what);
+	fd = memfd_create(name, flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -errno;
+	if (fd >= COMPAT_MAX_FDS) {
+		compat_trace("fd %d is beyond the %d the shim can track", fd, COMPAT_MAX_FDS);
+		compat_real_close(fd);
+		return -EMFILE;
+	}
+	compat_file_publish(f, fd);
+	return fd;
+}
+
+static bool fd_in_table(int fd)
+{
+	return fd >= 0 && fd < COMPAT_MAX_FDS;
+}
+
+/* Set @fd's slot to @f (a reference the slot takes over); the old one is returned. */
+static struct compat_file *slot_swap(int fd, struct compat_file *f)
+{
+	struct compat_file *old;
+
+	pthread_mutex_lock(&table_lock);
+	old = atomic_exchange_explicit(&table[fd], f, memory_order_acq_rel);
+	pthread_mutex_unlock(&table_lock);
+	return old;
+}
+
+int compat_fd_install(int fd, struct compat_file *f)
+{
+	if (!fd_in_table(fd))
+		return -EMFILE;
+	/* A file left in the slot was closed behind the shim's back (a raw syscall). */
+	compat_file_put(slot_swap(fd, f));
 	return 0;
 }
 
-void compat_fd_unregister(const void *ptr)
+struct compat_file *compat_fd_get(int fd)
 {
-	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < nr_reg; i++) {
-		if (obj_ptr(&reg[i].obj) == ptr) {
-			reg[i] = reg[--nr_reg];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&reg_lock);
+	struct compat_file *f;
+
+	if (!fd_in_table(fd) || !atomic_load_explicit(&table[fd], memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&table_lock);
+	f = atomic_load_explicit(&table[fd], memory_order_relaxed);
+	if (f)
+		compat_file_get(f);
+	pthread_mutex_unlock(&table_lock);
+	return f;
 }
 
-/* An emulated fd whose object lives in another process: say so, loudly. */
+void compat_fd_forget(int fd)
+{
+	if (!fd_in_table(fd) || !atomic_load_explicit(&table[fd], memory_order_relaxed))
+		return;
+	compat_file_put(slot_swap(fd, NULL));
+}
+
+int compat_fd_copy(int from, int to)
+{
+	struct compat_file *f = compat_fd_get(from);
+
+	if (!fd_in_table(to)) {
+		compat_file_put(f);
+		return f ? -EMFILE : 0;
+	}
+	if (f || atomic_load_explicit(&table[to], memory_order_relaxed))
+		compat_file_put(slot_swap(to, f));
+	return 0;
+}
+
+/* An emulated fd whose file lives in another process: say so, loudly. */
 static bool foreign_emulated(int fd)
 {
 	char link[64], target[128];
@@ -163,54 +234,41 @@ static bool foreign_emulated(int fd)
 	return true;
 }
 
-struct compat_obj *compat_fd_lookup(int fd, int *err)
+struct compat_file *compat_fd_lookup(int fd, int *err)
 {
-	struct compat_obj *obj = compat_fd_get(fd), *copy = NULL;
+	struct compat_file *f = compat_fd_get(fd), *it;
 	struct stat st;
 
 	*err = 0;
-	if (obj || fd < 0 || fd >= COMPAT_MAX_FDS || !compat_active() || fstat(fd, &st) < 0)
-		return obj;
-	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < nr_reg && !copy; i++)
-		if (reg[i].dev == st.st_dev && reg[i].ino == st.st_ino)
-			copy = compat_obj_dup(&reg[i].obj);
-	pthread_mutex_unlock(&reg_lock);
-	if (copy) {
-		/* Another thread may have taken it meanwhile: keep the first. */
-		pthread_mutex_lock(&table_lock);
-		obj = atomic_load(&table[fd]);
-		if (!obj)
-			atomic_store_explicit(&table[fd], copy, memory_order_release);
-		pthread_mutex_unlock(&table_lock);
-		if (obj) {
-			compat_obj_put(copy);
-			return obj;
+	if (f || !fd_in_table(fd) || !compat_config()->emulate || fstat(fd, &st) < 0)
+		return f;
+	pthread_mutex_lock(&files_lock);
+	LIST_FOREACH(it, &files, link) {
+		if (it->ino == st.st_ino && it->dev == st.st_dev) {
+			f = file_get_unless_zero(it);
+			break;
 		}
-		compat_trace("fd %d is the same file as an emulated %s: taken", fd,
-			     copy->kind == COMPAT_CONTAINER ? "container" :
-			     copy->kind == COMPAT_GROUP ? "group" : "device");
-		return copy;
+	}
+	pthread_mutex_unlock(&files_lock);
+	if (f) {
+		/* Another thread may have installed it meanwhile: keep the first. */
+		struct compat_file *was;
+
+		compat_file_get(f);	/* one for the slot, one for the caller */
+		pthread_mutex_lock(&table_lock);
+		was = atomic_load_explicit(&table[fd], memory_order_relaxed);
+		if (!was)
+			atomic_store_explicit(&table[fd], f, memory_order_release);
+		pthread_mutex_unlock(&table_lock);
+		if (was) {
+			compat_file_put(f);
+			compat_file_put(f);
+			return compat_fd_get(fd);
+		}
+		compat_trace("fd %d is the same file as an emulated %s: taken", fd, f->ops->name);
+		return f;
 	}
 	if (S_ISREG(st.st_mode) && foreign_emulated(fd))
 		*err = -EBADFD;
 	return NULL;
-}
-
-void compat_obj_put(struct compat_obj *obj)
-{
-	if (!obj)
-		return;
-	switch (obj->kind) {
-	case COMPAT_CONTAINER:
-		compat_container_put(obj->container);
-		break;
-	case COMPAT_GROUP:
-		compat_group_put(obj->group);
-		break;
-	case COMPAT_DEVICE:
-		compat_device_put(obj->device);
-		break;
-	}
-	free(obj);
 }

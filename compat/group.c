@@ -8,6 +8,7 @@
  * VFIO_GROUP_GET_DEVICE_FD then hands out the bound cdev, so every device
  * ioctl goes to the kernel itself.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,58 +19,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../libiommufd/internal.h"
 #include "compat.h"
 
-static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Every live container, for the fork handler. */
-static pthread_mutex_t containers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct compat_container *containers[64];
-
-/*
- * A forked child shares the container fds, and so the kernel objects, as it
- * would share a real container; but a libiommufd context refuses use from a
- * child (its pins are the parent's). The child takes the same iommufd fd
- * into a context of its own, so its maps pin its own memory, as type1's do.
- * The parent's context object is left alone: closing it would close the fd.
- */
-static void atfork_child(void)
-{
-	struct iommufd_ctx *mine;
-
-	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
-		struct compat_container *c = containers[i];
-
-		if (c && !iommufd_ctx_from_fd(iommufd_ctx_fd(c->ctx), 0, &mine)) {
-			iommufd_ctx_disable_record(mine);
-			c->ctx = mine;
-		}
-	}
-}
-
-static void install_atfork(void)
-{
-	pthread_atfork(NULL, NULL, atfork_child);
-}
-
-static void register_container(struct compat_container *c, bool add)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, install_atfork);
-	pthread_mutex_lock(&containers_lock);
-	for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++) {
-		if (add && !containers[i]) {
-			containers[i] = c;
-			break;
-		}
-		if (!add && containers[i] == c)
-			containers[i] = NULL;
-	}
-	pthread_mutex_unlock(&containers_lock);
-}
-static int open_groups[1024];	/* a group file opens once, as in VFIO */
+/* Which groups are open: a group file opens once, as in VFIO. */
+static int open_groups[1024];
 
 bool compat_path_group(const char *path, int *group_id)
 {
@@ -79,88 +32,10 @@ bool compat_path_group(const char *path, int *group_id)
 	if (strncmp(path, "/dev/vfio/", 10) || !path[10] || path[10] < '0' || path[10] > '9')
 		return false;
 	n = strtol(path + 10, &end, 10);
-	if (*end || n < 0 || n >= 1024)
+	if (*end || n < 0 || n >= (long)(sizeof(open_groups) / sizeof(open_groups[0])))
 		return false;
 	*group_id = (int)n;
 	return true;
-}
-
-/* So the same file reached another way is known (fdtable.c); only tracing fails. */
-static void register_file(int fd, const struct compat_obj *obj)
-{
-	int r = compat_fd_register(fd, obj);
-
-	if (r < 0)
-		compat_trace("fd %d cannot be recognised if passed over a socket: %s", fd,
-			     strerror(-r));
-}
-
-/*
- * A real fd so that poll, close and dup behave; its ioctls are ours. A memfd
- * has an inode of its own, so the same file reaching the program by another
- * way (a socket) is still recognised (fdtable.c); its name says what it is.
- */
-static int new_fd(int flags, const char *what)
-{
-	char name[64];
-	int fd;
-
-	snprintf(name, sizeof(name), COMPAT_MEMFD_PREFIX "%s", what);
-	fd = memfd_create(name, flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
-	if (fd < 0)
-		return -errno;
-	if (fd >= COMPAT_MAX_FDS) {
-		compat_trace("fd %d is beyond the %d the shim can track", fd, COMPAT_MAX_FDS);
-		real_close(fd);
-		return -EMFILE;
-	}
-	return fd;
-}
-
-int compat_open_container(int flags)
-{
-	struct compat_container *c;
-	struct compat_obj *obj;
-	const char *lim = getenv("IOMMUFD_COMPAT_DMA_LIMIT");
-	int fd, r;
-
-	c = calloc(1, sizeof(*c));
-	obj = calloc(1, sizeof(*obj));
-	if (!c || !obj) {
-		free(c);
-		free(obj);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&c->lock, NULL);
-	c->refs = 1;
-	c->dma_limit = lim ? (uint32_t)strtoul(lim, NULL, 0) : COMPAT_DMA_LIMIT;
-	c->pgsize_bitmap = 4096;
-	r = iommufd_ctx_open(NULL, &c->ctx);
-	if (!r) {
-		/* The container keeps type1's own list of mappings. */
-		iommufd_ctx_disable_record(c->ctx);
-		r = iommufd_ioas_alloc(c->ctx, &c->ioas_id);
-	}
-	if (!r) {
-		compat_container_use_kernel_compat(c);
-		r = compat_container_refresh_ranges(c);
-	}
-	fd = r ? r : new_fd(flags, "container");
-	if (fd < 0) {
-		compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());
-		iommufd_ctx_unref(c->ctx);
-		free(c);
-		free(obj);
-		return fd;
-	}
-	obj->kind = COMPAT_CONTAINER;
-	obj->container = c;
-	register_container(c, true);
-	compat_fd_set(fd, obj);
-	register_file(fd, obj);
-	compat_trace("open(/dev/vfio/vfio) = %d: iommufd %d, IOAS %u", fd,
-		     iommufd_ctx_fd(c->ctx), c->ioas_id);
-	return fd;
 }
 
 static int read_group_devices(struct compat_group *g)
@@ -194,49 +69,44 @@ static int read_group_devices(struct compat_group *g)
 	return 0;
 }
 
+static void group_free(struct compat_group *g)
+{
+	free(g->names);
+	free(g->devs);
+	free(g);
+}
+
 int compat_open_group(int group_id, int flags)
 {
 	struct compat_group *g;
-	struct compat_obj *obj;
 	char what[32];
-	int fd, r;
+	int expect = 0, fd;
 
-	pthread_mutex_lock(&groups_lock);
-	if (open_groups[group_id]) {
-		pthread_mutex_unlock(&groups_lock);
+	if (!__atomic_compare_exchange_n(&open_groups[group_id], &expect, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return -EBUSY;
-	}
 	g = calloc(1, sizeof(*g));
-	obj = calloc(1, sizeof(*obj));
-	r = g && obj ? 0 : -ENOMEM;
-	if (!r) {
-		g->refs = 1;
-		g->group_id = group_id;
-		r = read_group_devices(g);
+	if (!g) {
+		fd = -ENOMEM;
+		goto out_unclaim;
 	}
-	if (!r) {
-		snprintf(what, sizeof(what), "group %d", group_id);
-		fd = new_fd(flags, what);
-	} else {
-		fd = r;
-	}
-	if (fd < 0) {
-		if (g) {
-			free(g->names);
-			free(g->devs);
-		}
-		free(g);
-		free(obj);
-		pthread_mutex_unlock(&groups_lock);
-		return fd;
-	}
-	open_groups[group_id] = 1;
-	pthread_mutex_unlock(&groups_lock);
-	obj->kind = COMPAT_GROUP;
-	obj->group = g;
-	compat_fd_set(fd, obj);
-	register_file(fd, obj);
+	compat_file_init(&g->file, &compat_group_ops);
+	g->group_id = group_id;
+	fd = read_group_devices(g);
+	if (fd < 0)
+		goto out_free;
+	snprintf(what, sizeof(what), "group %d", group_id);
+	fd = compat_file_memfd(&g->file, flags, what);
+	if (fd < 0)
+		goto out_free;
+	compat_fd_install(fd, &g->file);
 	compat_trace("open(/dev/vfio/%d) = %d: %d device(s)", group_id, fd, g->nr_devices);
+	return fd;
+
+out_free:
+	group_free(g);
+out_unclaim:
+	__atomic_store_n(&open_groups[group_id], 0, __ATOMIC_RELEASE);
 	return fd;
 }
 
@@ -307,21 +177,21 @@ int compat_group_bind(struct compat_group *g)
 	return 0;
 }
 
+/*
+ * The shim's own handles on the group's cdevs. Closing one unbinds the device
+ * when no other fd holds the cdev: not while the program keeps a device fd,
+ * nor while a forked process holds the same file.
+ */
 static void unbind_group(struct compat_group *g)
 {
 	for (int i = 0; i < g->nr_devices; i++)
 		g->devs[i] = iommufd_device_close(g->devs[i]);
-	pthread_mutex_lock(&g->container->lock);
-	compat_container_refresh_ranges(g->container);
-	pthread_mutex_unlock(&g->container->lock);
 }
 
 static int group_set_container(struct compat_group *g, int cfd)
 {
-	struct compat_container *c;
-	struct compat_obj *obj;
-	void *tmp;
-	int err;
+	struct compat_file *f;
+	int err, r;
 
 	/* vfio_group_ioctl_set_container()'s order: a closed fd, a group that
 	 * has one, then an fd that is no container. */
@@ -329,91 +199,167 @@ static int group_set_container(struct compat_group *g, int cfd)
 		return -EBADF;
 	if (g->container)
 		return -EINVAL;
-	obj = compat_fd_lookup(cfd, &err);
-	if (!obj || obj->kind != COMPAT_CONTAINER)
+	f = compat_fd_lookup(cfd, &err);
+	if (!compat_file_is(f, &compat_container_ops)) {
+		compat_file_put(f);
 		return -EBADFD;
-	if (!group_viable(g))
-		return -EPERM;
-	c = obj->container;
-	pthread_mutex_lock(&c->lock);
-	tmp = realloc(c->groups, (c->nr_groups + 1) * sizeof(*c->groups));
-	if (!tmp) {
-		pthread_mutex_unlock(&c->lock);
-		return -ENOMEM;
 	}
-	c->groups = tmp;
-	c->groups[c->nr_groups++] = g;
-	c->refs++;
-	g->container = c;
-	pthread_mutex_unlock(&c->lock);
+	if (!group_viable(g)) {
+		compat_file_put(f);
+		return -EPERM;
+	}
+	/* The group keeps the reference: a container lives while a group is set. */
+	r = compat_container_add_group((struct compat_container *)f, g);
+	if (r < 0) {
+		compat_file_put(f);
+		return r;
+	}
 	compat_trace("VFIO_GROUP_SET_CONTAINER(group %d, container %d)", g->group_id, cfd);
 	return 0;
 }
 
+/* VFIO_GROUP_UNSET_CONTAINER, or the group's last close. */
 static void group_unset_container(struct compat_group *g)
 {
 	struct compat_container *c = g->container;
 
 	unbind_group(g);
 	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < c->nr_groups; i++)
-		if (c->groups[i] == g)
-			c->groups[i] = c->groups[--c->nr_groups];
-	/* type1 lets go of its domain, and every mapping, with the last group. */
-	if (!c->nr_groups && c->iommu_set) {
-		compat_container_unmap_all(c);
-		compat_dirty_release(c);
-		c->iommu_set = false;
-	}
+	compat_container_del_group(c, g);
 	pthread_mutex_unlock(&c->lock);
 	g->container = NULL;
-	compat_container_put(c);
+	compat_file_put(&c->file);
+}
+
+/*
+ * vfio_pci_core_match(): "BDF" or "BDF vf_token=UUID", with the answers
+ * vfio-pci gives: 0 no match, 1 match, 2 match with a token for a PF (in
+ * @uuid, 16 bytes), or -errno. 6.12's cdev bind takes no token, so a VF
+ * token that the kernel would check against its PF's is refused here
+ * rather than taken on trust; a PF's token is set on it, as vfio-pci does
+ * when the PF has no VFs in use.
+ */
+static int match_device(const char *bdf, const char *buf, uint8_t *uuid)
+{
+	char path[128], drv[64];
+	size_t n = strlen(bdf);
+	bool token = false, vf, pf;
+
+	if (strncmp(buf, bdf, n))
+		return 0;
+	buf += n;
+	if (*buf && *buf != ' ')
+		return 0;
+	while (*buf) {
+		if (*buf == ' ') {
+			buf++;
+			continue;
+		}
+		if (token || strncmp(buf, "vf_token=", 9))
+			return -EINVAL;	/* unknown or repeated option */
+		buf += 9;
+		if (strlen(buf) < 36)
+			return -EINVAL;
+		for (int i = 0, j = 0; i < 36; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			if (i == 8 || i == 13 || i == 18 || i == 23) {
+				if (c != '-')
+					return -EINVAL;
+				continue;
+			}
+			if (!isxdigit(c))
+				return -EINVAL;
+			c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+			uuid[j / 2] = j % 2 ? uuid[j / 2] | c : (uint8_t)(c << 4);
+			j++;
+		}
+		token = true;
+		buf += 36;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdf);
+	vf = !access(path, F_OK);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", bdf);
+	pf = !access(path, F_OK);
+	if (vf) {
+		snprintf(path, sizeof(path), "%s/physfn", bdf);
+		driver_of(path, drv, sizeof(drv));
+		if (strcmp(drv, "vfio-pci"))
+			return token ? -EINVAL : 1;	/* the PF is not vfio-pci's */
+		if (token)
+			compat_trace("  %s: a VF token cannot be checked on this kernel's cdevs",
+				     bdf);
+		return -EACCES;	/* "VF token required", or one we cannot check */
+	}
+	if (!pf)
+		return token ? -EINVAL : 1;	/* "VF token incorrectly provided" */
+	return token ? 2 : 1;
+}
+
+/* A PF given a token keeps it for its VFs: VFIO_DEVICE_FEATURE_PCI_VF_TOKEN. */
+static int set_vf_token(int fd, const uint8_t *uuid)
+{
+	struct {
+		struct vfio_device_feature f;
+		uint8_t uuid[16];
+	} arg = {
+		.f = { .argsz = sizeof(arg),
+		       .flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN },
+	};
+
+	memcpy(arg.uuid, uuid, sizeof(arg.uuid));
+	return compat_real_ioctl(fd, VFIO_DEVICE_FEATURE, &arg) < 0 ? -errno : 0;
 }
 
 static int group_get_device_fd(struct compat_group *g, const char *name)
 {
-	struct compat_obj *obj;
 	struct compat_device *d;
-	int fd;
+	uint8_t uuid[16];
+	int fd, i, m = 0;
 
-	if (!g->container || !g->container->iommu_set)
-		return -EINVAL;
-	for (int i = 0; i < g->nr_devices; i++) {
-		if (strcmp(g->names[i], name) || !g->devs[i])
-			continue;
-		/* A second fd on the bound cdev: closing it leaves the binding alone. */
-		fd = fcntl(iommufd_device_fd(g->devs[i]), F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (fd >= COMPAT_MAX_FDS) {
-			real_close(fd);
-			return -EMFILE;
-		}
-		d = calloc(1, sizeof(*d));
-		obj = calloc(1, sizeof(*obj));
-		if (!d || !obj) {
-			free(d);
-			free(obj);
-			real_close(fd);
-			return -ENOMEM;
-		}
-		d->refs = 1;
-		d->dev = g->devs[i];
-		d->group = g;
-		__atomic_add_fetch(&g->refs, 1, __ATOMIC_SEQ_CST);
-		obj->kind = COMPAT_DEVICE;
-		obj->device = d;
-		compat_fd_set(fd, obj);
-		register_file(fd, obj);
-		compat_trace("VFIO_GROUP_GET_DEVICE_FD(%s) = %d (cdev of device %u)", name, fd,
-			     iommufd_device_id(d->dev));
-		return fd;
+	/* vfio_device_get_from_name() first: a bad name answers before a missing IOMMU. */
+	for (i = 0; i < g->nr_devices; i++) {
+		m = match_device(g->names[i], name, uuid);
+		if (m)
+			break;
 	}
-	return -ENODEV;	/* as VFIO answers for a name not in the group */
+	if (m < 0)
+		return m;
+	if (!m)
+		return -ENODEV;
+	if (!g->container || !g->container->iommu_set || !g->devs[i])
+		return -EINVAL;
+	/* A second fd on the bound cdev: closing it leaves the binding alone. */
+	fd = fcntl(iommufd_device_fd(g->devs[i]), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fd >= COMPAT_MAX_FDS) {
+		compat_real_close(fd);
+		return -EMFILE;
+	}
+	if (m == 2 && (m = set_vf_token(fd, uuid)) < 0) {
+		compat_real_close(fd);
+		return m;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		compat_real_close(fd);
+		return -ENOMEM;
+	}
+	compat_file_init(&d->file, &compat_device_ops);
+	d->dev = g->devs[i];
+	d->group = (struct compat_group *)compat_file_get(&g->file);
+	__atomic_add_fetch(&g->open_devices, 1, __ATOMIC_RELAXED);
+	compat_file_publish(&d->file, fd);
+	compat_fd_install(fd, &d->file);
+	compat_trace("VFIO_GROUP_GET_DEVICE_FD(%s) = %d (cdev of device %u)", name, fd,
+		     iommufd_device_id(d->dev));
+	return fd;
 }
 
-int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *arg)
+static int group_ioctl(struct compat_file *f, int fd, unsigned long req, void *arg)
 {
+	struct compat_group *g = (struct compat_group *)f;
 	struct vfio_group_status *st = arg;
 	int r;
 
@@ -435,6 +381,9 @@ int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *
 	case VFIO_GROUP_UNSET_CONTAINER:
 		if (!g->container)
 			return -EINVAL;
+		/* The kernel's container_users: each open device fd holds the group there. */
+		if (__atomic_load_n(&g->open_devices, __ATOMIC_RELAXED))
+			return -EBUSY;
 		group_unset_container(g);
 		return 0;
 	case VFIO_GROUP_GET_DEVICE_FD:
@@ -444,6 +393,22 @@ int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *
 	}
 }
 
+static void group_release(struct compat_file *f)
+{
+	struct compat_group *g = (struct compat_group *)f;
+	int id = g->group_id;
+
+	if (g->container)
+		group_unset_container(g);
+	group_free(g);
+	__atomic_store_n(&open_groups[id], 0, __ATOMIC_RELEASE);
+}
+
+const struct compat_file_ops compat_group_ops = {
+	.name = "group",
+	.ioctl = group_ioctl,
+	.release = group_release,
+};
 /*
  * The checks of vfio_pci_ioctl_pci_hot_reset_groups() on the group form, so a
  * bad fd gets the errno it gets from the kernel before the cdev form runs.
@@ -451,6 +416,7 @@ int compat_group_ioctl(struct compat_group *g, int fd, unsigned long req, void *
 static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 {
 	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
+	int r;
 
 	if (hr->argsz < offsetofend_(struct vfio_pci_hot_reset, count) || hr->flags)
 		return -EINVAL;
@@ -458,18 +424,22 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 	if (!hr->count)
 		return -EINVAL;
 	/* At most one group per affected device: the info's count. */
-	if (real_ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) < 0 && errno != ENOSPC)
-		return -errno;
+	r = compat_real_ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) < 0 ? -errno : 0;
+	if (r < 0 && r != -ENOSPC)
+		return r;
 	if (hr->count > info.count)
 		return -EINVAL;
 	for (uint32_t i = 0; i < hr->count; i++) {
-		struct compat_obj *obj;
+		struct compat_file *f;
+		bool group;
 		int err;
 
 		if (fcntl(hr->group_fds[i], F_GETFD) < 0)
 			return -EBADF;
-		obj = compat_fd_lookup(hr->group_fds[i], &err);
-		if (!obj || obj->kind != COMPAT_GROUP)
+		f = compat_fd_lookup(hr->group_fds[i], &err);
+		group = compat_file_is(f, &compat_group_ops);
+		compat_file_put(f);
+		if (!group)
 			return -EINVAL;
 	}
 	return 0;
@@ -480,7 +450,7 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
  * (group fds prove ownership) becomes the cdev form (the iommufd does), and
  * the affected devices are named by group again.
  */
-int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void *arg)
+static int device_ioctl(struct compat_file *f, int fd, unsigned long req, void *arg)
 {
 	struct vfio_pci_hot_reset *hr = arg;
 	struct vfio_pci_hot_reset cdev_form;
@@ -491,12 +461,12 @@ int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void
 		if (r < 0)
 			return r;
 		cdev_form = (struct vfio_pci_hot_reset){ .argsz = sizeof(cdev_form) };
-		r = real_ioctl(fd, req, &cdev_form);
+		r = compat_real_ioctl(fd, req, &cdev_form);
 		compat_trace("VFIO_DEVICE_PCI_HOT_RESET(%u group fds) -> cdev form: %d", hr->count,
 			     r < 0 ? -errno : r);
 		return r < 0 ? -errno : r;
 	}
-	r = real_ioctl(fd, req, arg);
+	r = compat_real_ioctl(fd, req, arg);
 	if (r < 0)
 		return -errno;
 	if (req == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
@@ -525,45 +495,17 @@ int compat_device_ioctl(struct compat_device *d, int fd, unsigned long req, void
 	return r;
 }
 
-void compat_container_put(struct compat_container *c)
+static void device_release(struct compat_file *f)
 {
-	bool last;
+	struct compat_device *d = (struct compat_device *)f;
 
-	pthread_mutex_lock(&c->lock);
-	last = --c->refs == 0;
-	pthread_mutex_unlock(&c->lock);
-	if (!last)
-		return;
-	compat_fd_unregister(c);
-	register_container(c, false);
-	compat_container_unmap_all(c);
-	iommufd_ctx_unref(c->ctx);
-	free(c->ranges);
-	free(c->groups);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-void compat_group_put(struct compat_group *g)
-{
-	if (__atomic_sub_fetch(&g->refs, 1, __ATOMIC_SEQ_CST))
-		return;
-	compat_fd_unregister(g);
-	if (g->container)
-		group_unset_container(g);
-	pthread_mutex_lock(&groups_lock);
-	open_groups[g->group_id] = 0;
-	pthread_mutex_unlock(&groups_lock);
-	free(g->names);
-	free(g->devs);
-	free(g);
-}
-
-void compat_device_put(struct compat_device *d)
-{
-	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_SEQ_CST))
-		return;
-	compat_fd_unregister(d);
-	compat_group_put(d->group);
+	__atomic_sub_fetch(&d->group->open_devices, 1, __ATOMIC_RELAXED);
+	compat_file_put(&d->group->file);
 	free(d);
 }
+
+const struct compat_file_ops compat_device_ops = {
+	.name = "device",
+	.ioctl = device_ioctl,
+	.release = device_release,
+};

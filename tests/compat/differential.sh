@@ -12,15 +12,18 @@ ctl=$PWD/$O/bin/iommufd-ctl
 preload=
 # An ASan-built shim needs the runtime loaded first in the (plain) program.
 [ -n "${SANITIZE:-}" ] && preload="$(${CC:-cc} -print-file-name=libasan.so)"
+# The administrator's DMA-entry limit, which type1 takes from its module
+# parameter and the shim from the same words on the kernel command line.
+limit=(--append vfio_iommu_type1.dma_entry_limit=300)
 n=0 fail=0
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for prog in "$O"/tests/compat/legacy_*; do
 	[ -x "$prog" ] || continue
 	name=$(basename "$prog")
-	tests/vm/run --variant full -- "$prog" 2>&1 | tr -d '\r' > "$out/$name.native.log"
+	tests/vm/run --variant full "${limit[@]}" -- "$prog" 2>&1 | tr -d '\r' > "$out/$name.native.log"
 	st_native=${PIPESTATUS[0]}
-	tests/vm/run --variant cdevonly -- env LD_PRELOAD="$preload" "$ctl" compat --trace -- "$prog" 2>&1 |
+	tests/vm/run --variant cdevonly "${limit[@]}" -- env LD_PRELOAD="$preload" "$ctl" compat --trace -- "$prog" 2>&1 |
 		tr -d '\r' > "$out/$name.shim.log"
 	st_shim=${PIPESTATUS[0]}
 	grep '^T ' "$out/$name.native.log" > "$out/$name.native"
