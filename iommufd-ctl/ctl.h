@@ -50,7 +50,10 @@ int ctl_link_state(const char *ifname, struct ctl_link *st);
 /*
  * Is the interface in use: link up, an address (not link-local), a route
  * through it in any table and family, or a bond/bridge master in use?
- * 1 with the reasons in @why, 0, or -errno.
+ * 1 with the reasons in @why, 0, or -errno. @why (@len > 0) is always
+ * terminated: the first three addresses and routes are named and the rest
+ * counted ("... and 57 more routes"), and reasons that do not fit whole are
+ * counted at the end ("... and 4 more reasons").
  */
 int ctl_link_in_use(const char *ifname, char *why, size_t len);
 

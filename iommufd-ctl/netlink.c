@@ -67,27 +67,106 @@ out:
 
 /* ---- is an interface in use? ---------------------------------------------- */
 
+/*
+ * Addresses and routes can be many (a router's NIC has hundreds of routes):
+ * the first few of each kind are named, the rest counted.
+ */
+#define SHOWN_PER_KIND 3
+/* Room kept at the end of the buffer for "; ... and N more reasons". */
+#define TAIL_ROOM 40
+
+enum use_kind { KIND_ADDRESS, KIND_ROUTE, NR_KINDS };
+
 struct use {
 	struct nl_cache *links;
 	int ifindex;
-	char *why;
-	size_t len, off;
-	int reasons;
+	char *why;		/* the reasons, "; "-separated, always terminated */
+	size_t len, off;	/* off: strlen(why), never past len - 1 */
+	int reasons;		/* every reason found, shown or not */
+	int dropped;		/* reasons that did not fit in why */
+	int shown[NR_KINDS], more[NR_KINDS];
 };
+
+/*
+ * Append one item to u->why, after "; " unless it is the first. An item that
+ * does not fit whole is not written at all (half a route says nothing), and
+ * nothing is written after it, so that what is shown is a prefix of the list
+ * and the count at the end covers the rest. Returns whether it was written.
+ */
+static bool vput(struct use *u, const char *fmt, va_list ap)
+{
+	size_t limit = u->len > TAIL_ROOM ? u->len - TAIL_ROOM : 0;
+	size_t at = u->off ? u->off + 2 : 0;
+	int n;
+
+	if (u->dropped || at >= limit)
+		return false;
+	n = vsnprintf(u->why + at, limit - at, fmt, ap);
+	if (n < 0 || (size_t)n >= limit - at) {
+		u->why[u->off] = '\0';
+		return false;
+	}
+	if (u->off)
+		memcpy(u->why + u->off, "; ", 2);
+	u->off = at + n;
+	return true;
+}
+
+static bool put(struct use *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool put(struct use *u, const char *fmt, ...)
+{
+	va_list ap;
+	bool done;
+
+	va_start(ap, fmt);
+	done = vput(u, fmt, ap);
+	va_end(ap);
+	return done;
+}
 
 static void reason(struct use *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reason(struct use *u, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (u->off >= u->len)
-		return;
-	if (u->reasons++)
-		u->off += snprintf(u->why + u->off, u->len - u->off, "; ");
+	u->reasons++;
 	va_start(ap, fmt);
-	if (u->off < u->len)
-		u->off += vsnprintf(u->why + u->off, u->len - u->off, fmt, ap);
+	if (!vput(u, fmt, ap))
+		u->dropped++;
 	va_end(ap);
+}
+
+/* One more of @kind: true when it is only to be counted (enough are named). */
+static bool counted_only(struct use *u, enum use_kind kind)
+{
+	if (u->shown[kind] < SHOWN_PER_KIND) {
+		u->shown[kind]++;
+		return false;
+	}
+	u->reasons++;
+	u->more[kind]++;
+	return true;
+}
+
+/* "... and 57 more routes", after the ones of @kind that were named. */
+static void summarise(struct use *u, enum use_kind kind, const char *one, const char *many)
+{
+	if (u->more[kind] && !put(u, "... and %d more %s", u->more[kind],
+				  u->more[kind] == 1 ? one : many))
+		u->dropped += u->more[kind];
+	u->more[kind] = 0;
+}
+
+/* The count of the reasons that did not fit, in the room kept for it. */
+static void finish(struct use *u)
+{
+	if (u->dropped && u->off < u->len) {
+		int n = snprintf(u->why + u->off, u->len - u->off, "%s... and %d more reasons",
+				 u->off ? "; " : "", u->dropped);
+
+		if (n > 0)
+			u->off += (size_t)n < u->len - u->off ? (size_t)n : u->len - u->off - 1;
+	}
 }
 
 static void addr_use(struct nl_object *obj, void *arg)
@@ -96,7 +175,8 @@ static void addr_use(struct nl_object *obj, void *arg)
 	struct use *u = arg;
 	char buf[64];
 
-	if (rtnl_addr_get_ifindex(a) != u->ifindex || rtnl_addr_get_scope(a) == RT_SCOPE_LINK)
+	if (rtnl_addr_get_ifindex(a) != u->ifindex || rtnl_addr_get_scope(a) == RT_SCOPE_LINK ||
+	    counted_only(u, KIND_ADDRESS))
 		return;
 	reason(u, "address %s", nl_addr2str(rtnl_addr_get_local(a), buf, sizeof(buf)));
 }
@@ -127,7 +207,7 @@ static void nh_use(struct rtnl_nexthop *nh, void *arg)
 	uint32_t table = rtnl_route_get_table(rc->route);
 	char buf[96];
 
-	if (rtnl_route_nh_get_ifindex(nh) != rc->u->ifindex)
+	if (rtnl_route_nh_get_ifindex(nh) != rc->u->ifindex || counted_only(rc->u, KIND_ROUTE))
 		return;
 	nl_addr2str(rtnl_route_get_dst(rc->route), buf, sizeof(buf));
 	if (table == RT_TABLE_MAIN)
@@ -156,25 +236,24 @@ static void link_use(struct nl_cache *links, struct nl_cache *addrs, struct nl_c
 	if (rtnl_link_get_flags(link) & IFF_UP)
 		reason(u, "link %s is up", rtnl_link_get_name(link));
 	nl_cache_foreach(addrs, addr_use, u);
+	summarise(u, KIND_ADDRESS, "address", "addresses");
 	nl_cache_foreach(routes, route_use, u);
+	summarise(u, KIND_ROUTE, "route", "routes");
 	/* A bond or bridge member is in use when its master is. */
 	if (master && depth == 0) {
 		struct rtnl_link *m = rtnl_link_get(links, master);
 
 		if (m) {
-			struct use mu = { .why = u->why + u->off, .len = u->len - u->off };
-			char name[IFNAMSIZ];
+			/* The master's reasons in a buffer of their own, then as one of ours. */
+			char sub[512];
+			struct use mu = { .links = links, .why = sub, .len = sizeof(sub) };
 
-			snprintf(name, sizeof(name), "%s", rtnl_link_get_name(m));
+			sub[0] = '\0';
 			link_use(links, addrs, routes, m, &mu, 1);
-			if (mu.reasons) {
-				/* Re-word: "member of bond0, which is in use: ..." */
-				char sub[512];
-
-				snprintf(sub, sizeof(sub), "%s", u->why + u->off);
-				u->why[u->off] = '\0';
-				reason(u, "member of %s, which is in use (%s)", name, sub);
-			}
+			finish(&mu);
+			if (mu.reasons)
+				reason(u, "member of %s, which is in use (%s)", rtnl_link_get_name(m),
+				       sub);
 			rtnl_link_put(m);
 		}
 	}
@@ -204,6 +283,7 @@ int ctl_link_in_use(const char *ifname, char *why, size_t len)
 	}
 	u.links = links;
 	link_use(links, addrs, routes, link, &u, 0);
+	finish(&u);
 	rtnl_link_put(link);
 	r = u.reasons > 0;
 out:

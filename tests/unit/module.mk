@@ -31,3 +31,9 @@ $(O)/tests/headers/private/range_index.ok: libiommufd/range_index.h
 PROGS += $(O)/tests/headers/private/range_index.ok
 $(eval $(call program,tests/unit/test_range_index,tests/unit/test_range_index.c,-lcmocka -lm))
 UNIT_TESTS += $(O)/tests/unit/test_range_index
+
+# iommufd-ctl bind's reasons (netlink.c, included whole): bounded, counted.
+$(O)/tests/unit/test_ctl_reasons.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CTL_PKGS))
+$(eval $(call program,tests/unit/test_ctl_reasons,tests/unit/test_ctl_reasons.c,-lcmocka \
+	$(shell pkg-config --libs $(CTL_PKGS))))
+UNIT_TESTS += $(O)/tests/unit/test_ctl_reasons
