@@ -2,10 +2,12 @@
 /*
  * The emulated VFIO container. The dispatch mirrors the kernel's
  * iommufd_vfio_ioctl() (drivers/iommu/iommufd/vfio_compat.c): one function
- * per container ioctl, named after the kernel's, but the semantics, argument
+ * per container ioctl, named after the kernel's (compat_vfio_map_dma() is
+ * its iommufd_vfio_map_dma(); the library's iommufd_ prefix stays for its
+ * public names), but the semantics, argument
  * checks and their order are those of the native type1 driver
  * (drivers/vfio/vfio_iommu_type1.c), because that is what programs were
- * written against. The map path, iommufd_vfio_map_dma(), ends in libiommufd's
+ * written against. The map path, compat_vfio_map_dma(), ends in libiommufd's
  * IOAS map at a fixed IOVA, where the kernel's ends in iopt_map_user_pages().
  */
 #include <errno.h>
@@ -74,7 +76,7 @@ static uint64_t bitmap_pages(uint64_t size, uint64_t pgsize)
 	return pgsize ? size >> __builtin_ctzll(pgsize) : size;
 }
 
-static int iommufd_vfio_check_extension(struct compat_container *c, unsigned long type)
+static int compat_vfio_check_extension(struct compat_container *c, unsigned long type)
 {
 	switch (type) {
 	case VFIO_TYPE1_IOMMU:
@@ -90,7 +92,7 @@ static int iommufd_vfio_check_extension(struct compat_container *c, unsigned lon
 	}
 }
 
-static int iommufd_vfio_set_iommu(struct compat_container *c, unsigned long type)
+static int compat_vfio_set_iommu(struct compat_container *c, unsigned long type)
 {
 	if (c->iommu_set || !c->nr_groups)
 		return -EINVAL;
@@ -129,7 +131,7 @@ static int add_cap(uint8_t **buf, size_t *len, const void *cap, size_t size)
 	return 0;
 }
 
-static int iommufd_vfio_iommu_get_info(struct compat_container *c, void *arg)
+static int compat_vfio_iommu_get_info(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_info info = { 0 };
 	size_t minsz = offsetofend_(struct vfio_iommu_type1_info, iova_pgsizes);
@@ -295,7 +297,7 @@ static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, 
 	return kernel_map(c, vaddr, size, iova, prot);
 }
 
-static int iommufd_vfio_map_dma(struct compat_container *c, void *arg)
+static int compat_vfio_map_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_map map;
 	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_map, size);
@@ -474,7 +476,7 @@ static int do_unmap(struct compat_container *c, struct vfio_iommu_type1_dma_unma
 	return 0;
 }
 
-static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
+static int compat_vfio_unmap_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = { 0 };
@@ -509,7 +511,7 @@ static int iommufd_vfio_unmap_dma(struct compat_container *c, void *arg)
  * stop tracking, and read the bitmap of a range. What is dirty is dirty.c's:
  * the IOMMU's dirty bits where it has them, every mapped page where not.
  */
-static int iommufd_vfio_dirty_pages(struct compat_container *c, void *arg)
+static int compat_vfio_dirty_pages(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dirty_bitmap db;
 	struct vfio_iommu_type1_dirty_bitmap_get range;
@@ -571,22 +573,22 @@ static int container_ioctl(struct compat_file *f, int fd, unsigned long req, voi
 		r = VFIO_API_VERSION;
 		break;
 	case VFIO_CHECK_EXTENSION:
-		r = iommufd_vfio_check_extension(c, (unsigned long)arg);
+		r = compat_vfio_check_extension(c, (unsigned long)arg);
 		break;
 	case VFIO_SET_IOMMU:
-		r = iommufd_vfio_set_iommu(c, (unsigned long)arg);
+		r = compat_vfio_set_iommu(c, (unsigned long)arg);
 		break;
 	case VFIO_IOMMU_GET_INFO:
-		r = c->iommu_set ? iommufd_vfio_iommu_get_info(c, arg) : -EINVAL;
+		r = c->iommu_set ? compat_vfio_iommu_get_info(c, arg) : -EINVAL;
 		break;
 	case VFIO_IOMMU_MAP_DMA:
-		r = c->iommu_set ? iommufd_vfio_map_dma(c, arg) : -EINVAL;
+		r = c->iommu_set ? compat_vfio_map_dma(c, arg) : -EINVAL;
 		break;
 	case VFIO_IOMMU_UNMAP_DMA:
-		r = c->iommu_set ? iommufd_vfio_unmap_dma(c, arg) : -EINVAL;
+		r = c->iommu_set ? compat_vfio_unmap_dma(c, arg) : -EINVAL;
 		break;
 	case VFIO_IOMMU_DIRTY_PAGES:
-		r = c->iommu_set ? iommufd_vfio_dirty_pages(c, arg) : -EINVAL;
+		r = c->iommu_set ? compat_vfio_dirty_pages(c, arg) : -EINVAL;
 		break;
 	default:
 		/* type1 answers ENOTTY to what it does not know; no driver, EINVAL. */
