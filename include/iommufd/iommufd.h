@@ -556,6 +556,48 @@ IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);
  */
 IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev);
 
+/* What a launcher (iommufd-ctl exec) handed over: the iommufd, IOASes, devices. */
+struct iommufd_handoff;
+
+struct iommufd_handoff_opts {
+	size_t sz;
+	/* Read the variables from this NULL-terminated "NAME=value" array (as
+	 * execve() takes it) instead of the process's environment. */
+	char *const *envp;
+};
+
+/**
+ * iommufd_handoff_from_env() - adopt what a launcher handed over in the environment.
+ * @opts: optional, may be NULL.
+ * @ret: the hand-off: the context, each device (bound and attached, as the
+ *       launcher left it) and the IOAS IDs, by name.
+ *
+ * Reads IOMMUFD_FD, IOMMUFD_IOAS, IOMMUFD_IOAS_ID, IOMMUFD_DEVICES,
+ * IOMMUFD_DEVICE_IDS and IOMMUFD_DEVICE_IOAS (iommufd-ctl(8)) and checks all
+ * of them before adopting anything. Once adopted, the fds are the hand-off's
+ * (closed by iommufd_handoff_free()) and close-on-exec.
+ *
+ * Return: 0; -ENOENT when IOMMUFD_FD is not set, or an ID names no object;
+ * -EINVAL for a malformed or inconsistent variable; -EBADF for an fd that is
+ * not open; -ENOTTY for one that is not what it is said to be.
+ * iommufd_last_error() names the variable and the entry.
+ */
+IOMMUFD_API int iommufd_handoff_from_env(const struct iommufd_handoff_opts *opts,
+					 struct iommufd_handoff **ret);
+/* Close the devices, drop the context's reference. Takes NULL; returns NULL. */
+IOMMUFD_API struct iommufd_handoff *iommufd_handoff_free(struct iommufd_handoff *h);
+/* The context; the hand-off holds the reference (iommufd_ctx_ref() to keep it). */
+IOMMUFD_API struct iommufd_ctx *iommufd_handoff_ctx(const struct iommufd_handoff *h);
+/* An IOAS by the launcher's name for it; NULL: the current IOAS. 0 if none. */
+IOMMUFD_API uint32_t iommufd_handoff_ioas(const struct iommufd_handoff *h, const char *name);
+/* The name of the @i-th IOAS; NULL past the last. */
+IOMMUFD_API const char *iommufd_handoff_ioas_name(const struct iommufd_handoff *h, size_t i);
+/* A device by BDF, or the @i-th; NULL if none. It belongs to the hand-off: do not close it. */
+IOMMUFD_API struct iommufd_device *iommufd_handoff_device(const struct iommufd_handoff *h,
+							  const char *bdf);
+IOMMUFD_API struct iommufd_device *iommufd_handoff_device_at(const struct iommufd_handoff *h,
+							     size_t i);
+
 #ifdef __cplusplus
 }
 #endif

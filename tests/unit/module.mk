@@ -37,3 +37,7 @@ $(O)/tests/unit/test_ctl_reasons.o: ALL_CFLAGS += $(shell pkg-config --cflags $(
 $(eval $(call program,tests/unit/test_ctl_reasons,tests/unit/test_ctl_reasons.c,-lcmocka \
 	$(shell pkg-config --libs $(CTL_PKGS))))
 UNIT_TESTS += $(O)/tests/unit/test_ctl_reasons
+
+# iommufd_handoff_from_env() on malformed environments (no device needed).
+$(eval $(call program,tests/unit/test_handoff_env,tests/unit/test_handoff_env.c,-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_handoff_env
