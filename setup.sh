@@ -12,15 +12,26 @@ cd "$(dirname "$0")"
 demo=1
 [ "${1:-}" = --no-demo ] && demo=0
 
+# Everything the two README commands need on a minimal Debian 12 (mmdebstrap
+# --variant=minbase); tests/fresh-machine.sh proves the list there.
 packages=(
 	# build
 	build-essential make pkg-config
 	# the async layer, iommufd-ctl, the tests
 	liburing-dev libnl-3-dev libnl-route-3-dev libpci-dev pciutils libjson-c-dev
 	libcmocka-dev valgrind
-	# the test VM: QEMU, the guest's initramfs, the 6.12 kernel source and its build tools
+	# the test VM: QEMU, the guest's initramfs, the 6.12 kernel source and its
+	# build tools (rsync: make headers_install, for the uAPI headers)
 	qemu-system-x86 busybox-static linux-source-6.12 flex bison bc libelf-dev libssl-dev
-	cpio xz-utils kmod iproute2
+	cpio xz-utils kmod rsync
+	# what the tests run in the guest: iommufd-ctl's checks and the demo (ip,
+	# python3), real programs under the compat shim (dpdk-testpmd from
+	# dpdk-dev, gnutls-cli, QEMU above), ps and file
+	iproute2 python3 dpdk-dev gnutls-bin procps file
+	# fuzzing and sanitizers with clang: libFuzzer, ASan and TSan runtimes
+	clang libclang-rt-14-dev
+	# tests/fresh-machine.sh: a minimal Debian 12 root to run these two commands in
+	mmdebstrap
 	# man pages
 	man-db groff-base
 )
