@@ -14,6 +14,14 @@ if [ -z "${SANITIZE:-}" ]; then
 	# shellcheck disable=SC2086
 	"$here/valgrind.sh" ${UNIT_TESTS:-} 2>&1 | tee -a "$log" || rc=1
 fi
+# Build the guest kernels the VM tests and the compat checks boot first, here,
+# where kernel.sh's progress lines reach the terminal at once (below they go
+# through pipes and logs). Only the first run on a machine builds anything.
+kernels=full
+[ -z "${VM_TESTS_CDEVONLY:-}${COMPAT_CHECKS:-}" ] || kernels="$kernels cdevonly"
+for v in $kernels; do
+	"$here/vm/kernel.sh" "$v" >/dev/null || rc=1
+done
 "$here/vm/check.sh" 2>&1 | tee -a "$log" || rc=1
 # Checks that boot their own guests and print their own summary line.
 for c in ${COMPAT_CHECKS:-}; do

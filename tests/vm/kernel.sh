@@ -32,14 +32,29 @@ fi
 src=$(ksrc_dir)
 mkdir -p "$CACHE_DIR/kernels"
 exec 9>"$CACHE_DIR/kernels/.lock-$variant"
-flock 9
+if ! flock -n 9; then
+	log "waiting for another build of the $variant test kernel to finish..."
+	flock 9
+fi
 [ -f "$out/bzImage" ] && { echo "$out/bzImage"; exit 0; }
 
 obj=$CACHE_DIR/build/$variant-$hash
 rm -rf "$obj"
 mkdir -p "$obj"
-log "building the $variant kernel ($ver) in $obj; this takes several minutes once"
+# The output goes to logs, so say on stderr what takes these minutes and how
+# long it should take (about 8 CPU-minutes: 4 minutes on 2 cores), then one
+# line a minute: enough to show it is alive, few enough for a CI log.
+cpus=$(nproc)
+log "building the $variant test kernel (once, about $(((8 + cpus - 1) / cpus)) minutes on $cpus cores; log: $obj/build.log)..."
 start=$SECONDS
+t0=$(date +%s)
+(
+	while sleep 60 >/dev/null 2>&1; do
+		log "... still building the $variant test kernel, $((($(date +%s) - t0) / 60)) min so far"
+	done
+) >/dev/null &
+ticker=$!
+trap 'kill $ticker 2>/dev/null' EXIT
 {
 	make -C "$src" O="$obj" tinyconfig
 	KCONFIG_CONFIG="$obj/.config" "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
@@ -74,5 +89,5 @@ mkdir -p "$out.tmp"
 cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
 rm -rf "$out" && mv "$out.tmp" "$out"
 rm -rf "$obj"
-log "built $variant kernel in $((SECONDS - start)) s"
+log "built the $variant test kernel in $((SECONDS - start)) s"
 echo "$out/bzImage"
