@@ -8,7 +8,6 @@
  *                                             with the fds inherited
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,34 +137,16 @@ int cmd_attach(int argc, char **argv)
 	return r;
 }
 
-static int inherit(int fd)
-{
-	int flags = fcntl(fd, F_GETFD);
-
-	return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-}
-
 /* In the child: the session's fds survive exec, and the environment names them. */
 static void launch(struct ctl_session *s, char **prog)
 {
-	char devs[1024], num[32];
-	int fd = ctl_session_env(s, devs, sizeof(devs));
+	int r = ctl_session_export(s);
 
-	if (fd >= 0) {
-		inherit(fd);
-		snprintf(num, sizeof(num), "%d", fd);
-		setenv("IOMMUFD_FD", num, 1);
-		snprintf(num, sizeof(num), "%u", ctl_session_ioas_id(s));
-		setenv("IOMMUFD_IOAS_ID", num, 1);
+	if (r < 0) {
+		fprintf(stderr, "iommufd-ctl: exec %s: cannot hand the session over: %s\n", prog[0],
+			strerror(-r));
+		_exit(127);
 	}
-	for (char *p = devs; *p;) {
-		char *eq = strchr(p, '='), *comma = strchr(p, ',');
-
-		if (eq)
-			inherit(atoi(eq + 1));
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	setenv("IOMMUFD_DEVICES", devs, 1);
 	execvp(prog[0], prog);
 	fprintf(stderr, "iommufd-ctl: exec %s: %s\n", prog[0], strerror(errno));
 	_exit(127);

@@ -80,9 +80,13 @@ void ctl_session_free(struct ctl_session *s);
 /* Run one statement; @where ("line 3") prefixes its errors. CTL_* result. */
 int ctl_session_exec(struct ctl_session *s, int argc, char **argv, const char *where);
 bool ctl_session_is_keyword(const char *word);
-/* The iommufd's fd (-1 if none yet), and "BDF=fd,..." of the devices in @devs. */
-int ctl_session_env(struct ctl_session *s, char *devs, size_t len);
-uint32_t ctl_session_ioas_id(struct ctl_session *s);
+/*
+ * For exec, in the child: let the iommufd and the device fds survive exec()
+ * and name them in the environment (IOMMUFD_FD, IOMMUFD_IOAS_ID, IOMMUFD_IOAS,
+ * IOMMUFD_DEVICES, IOMMUFD_DEVICE_IDS, IOMMUFD_DEVICE_IOAS: iommufd-ctl(8)),
+ * all that iommufd_handoff_from_env() needs. 0 or -errno.
+ */
+int ctl_session_export(struct ctl_session *s);
 int ctl_session_foreach_map(struct ctl_session *s,
 			    int (*fn)(const char *ioas, uint32_t id, uint64_t iova, uint64_t length,
 				      void *vaddr, bool writable, void *arg),

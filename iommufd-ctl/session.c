@@ -159,6 +159,10 @@ static int add_ioas(struct ctl_session *s, const char *name)
 	if (strlen(name) >= sizeof(n->name))
 		return usage_at(s, "IOAS name '%s' is longer than %zu characters", name,
 				sizeof(n->name) - 1);
+	/* exec hands the names over as NAME=ID,... (IOMMUFD_IOAS) */
+	if (name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")])
+		return usage_at(s, "IOAS name '%s' may have only letters, digits, '_', '-' and '.'",
+				name);
 	if (find_ioas(s, name) >= 0)
 		return usage_at(s, "there is already an IOAS named '%s'", name);
 	if (open_ctx(s))
@@ -536,21 +540,99 @@ int ctl_session_exec(struct ctl_session *s, int argc, char **argv, const char *w
 			"dma-test, show, hold)", argv[0]);
 }
 
-/* For exec: the fds a launched program inherits, and what they are. */
-int ctl_session_env(struct ctl_session *s, char *devs, size_t len)
+static int inherit(int fd)
 {
-	size_t off = 0;
+	int flags = fcntl(fd, F_GETFD);
 
-	devs[0] = '\0';
-	for (int i = 0; i < s->nr_devs; i++)
-		off += snprintf(devs + off, off < len ? len - off : 0, "%s%s=%d", i ? "," : "",
-				s->devs[i].bdf, iommufd_device_fd(s->devs[i].dev));
-	return s->ctx ? iommufd_ctx_fd(s->ctx) : -1;
+	return flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ? -errno : 0;
 }
 
-uint32_t ctl_session_ioas_id(struct ctl_session *s)
+/* A device's PCI address as the library resolved it, else as it was given. */
+static const char *dev_bdf(const struct sess_dev *d)
 {
-	return s->nr_ioas ? s->ioas[s->current].id : 0;
+	const char *name = iommufd_device_name(d->dev);
+
+	return name[0] ? name : d->bdf;
+}
+
+/*
+ * Set @var to what @fn writes (a list of entries), with open_memstream:
+ * no limit on the number of devices or IOASes, nothing truncated.
+ */
+static int setenv_list(const char *var, struct ctl_session *s,
+		       void (*fn)(struct ctl_session *s, FILE *f))
+{
+	char *val = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&val, &len);
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	fn(s, f);
+	if (fclose(f) || setenv(var, val, 1) < 0)
+		r = -errno;
+	free(val);
+	return r;
+}
+
+static void list_ioas(struct ctl_session *s, FILE *f)
+{
+	for (int i = 0; i < s->nr_ioas; i++)
+		fprintf(f, "%s%s=%u", i ? "," : "", s->ioas[i].name, s->ioas[i].id);
+}
+
+static void list_dev_fds(struct ctl_session *s, FILE *f)
+{
+	for (int i = 0; i < s->nr_devs; i++)
+		fprintf(f, "%s%s=%d", i ? "," : "", dev_bdf(&s->devs[i]),
+			iommufd_device_fd(s->devs[i].dev));
+}
+
+static void list_dev_ids(struct ctl_session *s, FILE *f)
+{
+	for (int i = 0; i < s->nr_devs; i++)
+		fprintf(f, "%s%s=%u", i ? "," : "", dev_bdf(&s->devs[i]),
+			iommufd_device_id(s->devs[i].dev));
+}
+
+static void list_dev_ioas(struct ctl_session *s, FILE *f)
+{
+	for (int i = 0; i < s->nr_devs; i++)
+		fprintf(f, "%s%s=%u", i ? "," : "", dev_bdf(&s->devs[i]),
+			s->ioas[s->devs[i].ioas].id);
+}
+
+int ctl_session_export(struct ctl_session *s)
+{
+	static const char *const all[] = { "IOMMUFD_FD", "IOMMUFD_IOAS_ID", "IOMMUFD_IOAS",
+					   "IOMMUFD_DEVICE_IDS", "IOMMUFD_DEVICE_IOAS" };
+	char num[16];
+	int r;
+
+	if (!s->ctx) {
+		/* Nothing to hand over; and nothing from an outer launcher either. */
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			unsetenv(all[i]);
+		return setenv("IOMMUFD_DEVICES", "", 1) < 0 ? -errno : 0;
+	}
+	if ((r = inherit(iommufd_ctx_fd(s->ctx))) < 0)
+		return r;
+	for (int i = 0; i < s->nr_devs; i++)
+		if ((r = inherit(iommufd_device_fd(s->devs[i].dev))) < 0)
+			return r;
+	snprintf(num, sizeof(num), "%d", iommufd_ctx_fd(s->ctx));
+	if (setenv("IOMMUFD_FD", num, 1) < 0)
+		return -errno;
+	snprintf(num, sizeof(num), "%u", s->nr_ioas ? s->ioas[s->current].id : 0);
+	if (setenv("IOMMUFD_IOAS_ID", num, 1) < 0)
+		return -errno;
+	if ((r = setenv_list("IOMMUFD_IOAS", s, list_ioas)) < 0 ||
+	    (r = setenv_list("IOMMUFD_DEVICES", s, list_dev_fds)) < 0 ||
+	    (r = setenv_list("IOMMUFD_DEVICE_IDS", s, list_dev_ids)) < 0 ||
+	    (r = setenv_list("IOMMUFD_DEVICE_IOAS", s, list_dev_ioas)) < 0)
+		return r;
+	return 0;
 }
 
 int ctl_session_foreach_map(struct ctl_session *s,

@@ -148,6 +148,16 @@ out=$($ctl exec attach "$edu" map 2M -- sh -c 'readlink /proc/self/fd/$IOMMUFD_F
 	grep -q "^/dev/vfio/devices/vfio" <<<"$out" && grep -qE "^ioas [1-9]" <<<"$out" &&
 	ok "exec: iommufd and device fds inherited, named in the environment" ||
 	bad "exec: iommufd and device fds inherited, named in the environment" "exit $r: $out"
+# ... and what a libiommufd program needs to adopt them (tests/vm/test_handoff adopts them).
+out=$($ctl --quiet exec ioas a ioas b attach "$edu" to a -- sh -c 'echo "$IOMMUFD_IOAS;$IOMMUFD_IOAS_ID;$IOMMUFD_DEVICE_IDS;$IOMMUFD_DEVICE_IOAS"' 2>&1); r=$?
+ida=$(sed -n 's/^a=\([0-9]*\),b=\([0-9]*\);.*/\1/p' <<<"$out"); idb=$(sed -n 's/^a=\([0-9]*\),b=\([0-9]*\);.*/\2/p' <<<"$out")
+[ $r = 0 ] && [ -n "$ida" ] && [ -n "$idb" ] && grep -qE "^a=$ida,b=$idb;$idb;$edu=[1-9][0-9]*;$edu=$ida$" <<<"$out" &&
+	ok "exec: every IOAS by name, the current one, each device's ID and IOAS in the environment" ||
+	bad "exec: every IOAS by name, the current one, each device's ID and IOAS in the environment" "exit $r: $out"
+err=$(printf 'ioas a,b\n' | $ctl run 2>&1); r=$?
+[ $r = 2 ] && grep -q "IOAS name 'a,b' may have only letters, digits" <<<"$err" &&
+	ok "an IOAS name the hand-off cannot carry is a usage error" ||
+	bad "an IOAS name the hand-off cannot carry is a usage error" "exit $r: $err"
 $ctl --quiet exec attach "$edu" -- sh -c 'exit 7'; r=$?
 [ $r = 7 ] && ok "exec returns the program's exit status" || bad "exec returns the program's exit status" "exit $r"
 $ctl exec attach "$edu" >/dev/null 2>&1; r=$?

@@ -25,3 +25,9 @@ VM_TESTS_NOIOMMU += $(O)/tests/vm/test_compat_dirty
 
 $(eval $(call program,tests/vm/test_device,tests/vm/test_device.c tests/vm/edu.c $(VM_HARNESS),))
 VM_TESTS += $(O)/tests/vm/test_device
+
+# iommufd-ctl exec's hand-off, adopted by a libiommufd program (handoff_child)
+# that DMAs through the inherited IOAS.
+$(eval $(call program,tests/vm/handoff_child,tests/vm/handoff_child.c tests/vm/edu.c,))
+$(eval $(call program,tests/vm/test_handoff,tests/vm/test_handoff.c tests/vm/edu.c $(VM_HARNESS),))
+VM_TESTS += $(O)/tests/vm/test_handoff
