@@ -3,38 +3,24 @@
  * What this context has mapped, per IOAS, so that a map refused with EEXIST
  * can name the mapping it hit: the kernel has no query for its areas.
  *
- * Mappings of one IOAS never overlap, so ordering intervals by start and
- * calling two of them equal when they overlap is a total order on what is
- * stored, and a search with any range finds a mapping overlapping it. libc's
- * tsearch() (a red-black tree in glibc) gives O(log n) for all of it.
+ * Mappings of one IOAS never overlap, so they sit in a range index
+ * (range_index.h): O(log n) to add, to find the lowest mapping a range hits,
+ * and to drop each of the mappings an unmap took, walked in order.
  */
-#include <search.h>
 #include <stdlib.h>
 
 #include "internal.h"
+#include "range_index.h"
 
 struct mapping {
-	uint64_t iova;
-	uint64_t last;
+	struct range_node node;		/* [iova, last] */
 	uint64_t vaddr;
 };
 
 struct ioas_record {
 	uint32_t ioas_id;
-	void *root;
-	size_t count;
+	struct range_index mappings;
 };
-
-static int cmp_overlap(const void *a, const void *b)
-{
-	const struct mapping *x = a, *y = b;
-
-	if (x->last < y->iova)
-		return -1;
-	if (x->iova > y->last)
-		return 1;
-	return 0;
-}
 
 static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, bool create)
 {
@@ -45,12 +31,20 @@ static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, 
 			return &ctx->records[i];
 	if (!create)
 		return NULL;
+	/* Moving a struct range_index is fine: no node points back at it. */
 	tmp = realloc(ctx->records, (ctx->nr_records + 1) * sizeof(*tmp));
 	if (!tmp)
 		return NULL;
 	ctx->records = tmp;
-	tmp[ctx->nr_records] = (struct ioas_record){ .ioas_id = ioas_id };
+	tmp[ctx->nr_records] = (struct ioas_record){ .ioas_id = ioas_id,
+						     .mappings = RANGE_INDEX_INIT };
 	return &tmp[ctx->nr_records++];
+}
+
+static void free_mapping(struct range_node *n, void *data)
+{
+	(void)data;
+	free(range_entry(n, struct mapping, node));
 }
 
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx)
@@ -63,20 +57,18 @@ void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova
 {
 	struct ioas_record *rec;
 	struct mapping *m;
-	void *node;
 
 	if (ctx->no_record)
 		return;
 	m = malloc(sizeof(*m));
 	if (!m)
 		return;		/* the record only improves explanations */
-	*m = (struct mapping){ iova, iova + length - 1, vaddr };
+	m->node.start = iova;
+	m->node.last = iova + length - 1;
+	m->vaddr = vaddr;
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, true);
-	node = rec ? tsearch(m, &rec->root, cmp_overlap) : NULL;
-	if (node && *(struct mapping **)node == m)
-		rec->count++;
-	else
+	if (!rec || range_index_insert(&rec->mappings, &m->node, NULL) < 0)
 		free(m);	/* no memory, or made by someone else */
 	pthread_mutex_unlock(&ctx->lock);
 }
@@ -84,20 +76,19 @@ void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova
 void iommufd_record_remove(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			   uint64_t last)
 {
-	struct mapping key = { iova, last, 0 }, *m;
+	struct range_node *n, *tmp;
 	struct ioas_record *rec;
-	void *node;
 
 	if (ctx->no_record)
 		return;
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, false);
 	/* The kernel removed every mapping overlapping the range, whole. */
-	while (rec && (node = tfind(&key, &rec->root, cmp_overlap))) {
-		m = *(struct mapping **)node;
-		tdelete(m, &rec->root, cmp_overlap);
-		free(m);
-		rec->count--;
+	if (rec) {
+		range_index_for_each_in(&rec->mappings, n, tmp, iova, last) {
+			range_index_remove(&rec->mappings, n);
+			free_mapping(n, NULL);
+		}
 	}
 	pthread_mutex_unlock(&ctx->lock);
 }
@@ -109,7 +100,7 @@ void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id)
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, false);
 	if (rec) {
-		tdestroy(rec->root, free);
+		range_index_clear(&rec->mappings, free_mapping, NULL);
 		*rec = ctx->records[--ctx->nr_records];
 	}
 	pthread_mutex_unlock(&ctx->lock);
@@ -118,7 +109,7 @@ void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id)
 void iommufd_record_free(struct iommufd_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_records; i++)
-		tdestroy(ctx->records[i].root, free);
+		range_index_clear(&ctx->records[i].mappings, free_mapping, NULL);
 	free(ctx->records);
 	ctx->records = NULL;
 	ctx->nr_records = 0;
@@ -128,21 +119,18 @@ bool iommufd_record_find(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iov
 			 uint64_t last, uint64_t *found_iova, uint64_t *found_last,
 			 uint64_t *found_vaddr)
 {
-	struct mapping key = { iova, last, 0 }, *m;
+	struct range_node *n = NULL;
 	struct ioas_record *rec;
-	bool found = false;
-	void *node;
 
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, false);
-	node = rec ? tfind(&key, &rec->root, cmp_overlap) : NULL;
-	if (node) {
-		m = *(struct mapping **)node;
-		*found_iova = m->iova;
-		*found_last = m->last;
-		*found_vaddr = m->vaddr;
-		found = true;
+	if (rec)
+		n = range_index_first(&rec->mappings, iova, last);
+	if (n) {
+		*found_iova = n->start;
+		*found_last = n->last;
+		*found_vaddr = range_entry(n, struct mapping, node)->vaddr;
 	}
 	pthread_mutex_unlock(&ctx->lock);
-	return found;
+	return n != NULL;
 }
