@@ -1,60 +1,70 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The mapping tracker: each mapping once, indexed twice, by IOVA range and
- * by buffer range, in libc's tsearch() trees (red-black in glibc). Ranges of
- * one index never overlap (the tracker refuses it), so "overlaps" can serve
- * as equality and any address inside a range finds it in O(log n). Lookups
- * take the read side of a rwlock and run in parallel.
+ * by buffer range, in two range indexes (libiommufd/range_index.h) whose
+ * nodes sit in the mapping itself, so a mapping is one allocation. Ranges of
+ * one index never overlap (the tracker refuses it), so any address inside a
+ * range finds it in O(log n), and a walk by IOVA is in order. Lookups take
+ * the read side of a rwlock and run in parallel.
  */
 #include <inttypes.h>
-#include <search.h>
 #include <stdlib.h>
 
 #include "internal.h"
+#include "../libiommufd/range_index.h"
 
+/*
+ * One mapping. Its IOVA, buffer and length are the two nodes' bounds, kept
+ * nowhere else: one allocation of 104 bytes, where an entry and its two
+ * tsearch() nodes took three of about the same size in all.
+ */
 struct tracked {
-	struct ioas_mapping m;
+	struct range_node by_iova;	/* [iova, iova + length - 1] */
+	struct range_node by_vaddr;	/* [vaddr, vaddr + length - 1], indexed if vaddr */
+	unsigned int access;
+	unsigned int refs;
 };
 
 struct ioas_tracker {
 	pthread_rwlock_t lock;
-	void *by_iova;
-	void *by_vaddr;
-	uint64_t count, bytes;
+	struct range_index by_iova;
+	struct range_index by_vaddr;	/* mappings without a buffer (copies, files) are not here */
+	uint64_t bytes;
 	atomic_uint_fast64_t lookups, misses;
 };
 
-/* Keys: a [lo, hi] range on either index. */
-struct key {
-	uint64_t lo, hi;
-};
-
-static struct key iova_key(const struct ioas_mapping *m)
+static struct tracked *of_iova(const struct range_node *n)
 {
-	return (struct key){ m->iova, m->iova + m->length - 1 };
+	return range_entry(n, struct tracked, by_iova);
 }
 
-static struct key vaddr_key(const struct ioas_mapping *m)
+static struct tracked *of_vaddr(const struct range_node *n)
 {
-	return (struct key){ (uintptr_t)m->vaddr, (uintptr_t)m->vaddr + m->length - 1 };
+	return range_entry(n, struct tracked, by_vaddr);
 }
 
-static int cmp_range(struct key a, struct key b)
+static struct ioas_mapping to_mapping(const struct tracked *e)
 {
-	return a.hi < b.lo ? -1 : a.lo > b.hi ? 1 : 0;
+	return (struct ioas_mapping){
+		.iova = e->by_iova.start,
+		.length = e->by_iova.last - e->by_iova.start + 1,
+		.vaddr = (void *)(uintptr_t)e->by_vaddr.start,
+		.access = e->access,
+		.refs = e->refs,
+	};
 }
 
-/* Both trees hold struct tracked; the search key is an entry too. */
-static int cmp_iova(const void *a, const void *b)
+static bool has_buffer(const struct tracked *e)
 {
-	return cmp_range(iova_key(&((const struct tracked *)a)->m),
-			 iova_key(&((const struct tracked *)b)->m));
+	return e->by_vaddr.start != 0;
 }
 
-static int cmp_vaddr(const void *a, const void *b)
+static void unlink_locked(struct ioas_tracker *t, struct tracked *e)
 {
-	return cmp_range(vaddr_key(&((const struct tracked *)a)->m),
-			 vaddr_key(&((const struct tracked *)b)->m));
+	range_index_remove(&t->by_iova, &e->by_iova);
+	if (has_buffer(e))
+		range_index_remove(&t->by_vaddr, &e->by_vaddr);
+	t->bytes -= e->by_iova.last - e->by_iova.start + 1;
 }
 
 IOMMUFD_API int ioas_tracker_new(struct ioas_tracker **ret)
@@ -66,21 +76,24 @@ IOMMUFD_API int ioas_tracker_new(struct ioas_tracker **ret)
 	if (!t)
 		return iommufd_fail(NULL, -ENOMEM, "out of memory");
 	pthread_rwlock_init(&t->lock, NULL);
+	range_index_init(&t->by_iova);
+	range_index_init(&t->by_vaddr);
 	*ret = t;
 	return 0;
 }
 
-static void noop_free(void *p)
+static void free_tracked(struct range_node *n, void *data)
 {
-	(void)p;
+	(void)data;
+	free(of_iova(n));
 }
 
 IOMMUFD_API struct ioas_tracker *ioas_tracker_free(struct ioas_tracker *t)
 {
 	if (!t)
 		return NULL;
-	tdestroy(t->by_vaddr, noop_free);	/* the entries are freed once, below */
-	tdestroy(t->by_iova, free);
+	/* Every entry is in the IOVA index: free each once, from there. */
+	range_index_clear(&t->by_iova, free_tracked, NULL);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
 	return NULL;
@@ -97,20 +110,45 @@ static int explain_overlap(const char *what, const struct ioas_mapping *want,
 			    have->iova + have->length - 1);
 }
 
+/* The lowest mapping whose IOVA range / buffer overlaps [lo, lo + length), or NULL. */
+static struct tracked *hit_iova(struct ioas_tracker *t, uint64_t lo, uint64_t length)
+{
+	struct range_node *n = range_index_first(&t->by_iova, lo, lo + length - 1);
+
+	return n ? of_iova(n) : NULL;
+}
+
+static struct tracked *hit_vaddr(struct ioas_tracker *t, const void *vaddr, uint64_t length)
+{
+	struct range_node *n = range_index_first(&t->by_vaddr, (uintptr_t)vaddr,
+						 (uintptr_t)vaddr + length - 1);
+
+	return n ? of_vaddr(n) : NULL;
+}
+
+/* The mapping that starts at @iova exactly, or NULL. */
+static struct tracked *at_iova(struct ioas_tracker *t, uint64_t iova)
+{
+	struct range_node *n = range_index_find(&t->by_iova, iova);
+
+	return n && n->start == iova ? of_iova(n) : NULL;
+}
+
 /* With the lock held: 0, or -EEXIST explained. */
 static int check_locked(struct ioas_tracker *t, const struct ioas_mapping *m)
 {
-	struct tracked probe = { .m = *m };
-	void *hit;
+	struct ioas_mapping have;
+	struct tracked *e;
 
-	hit = tfind(&probe, &t->by_iova, cmp_iova);
-	if (hit)
-		return explain_overlap("IOVA range", m, &(*(struct tracked **)hit)->m);
-	if (m->vaddr) {
-		hit = tfind(&probe, &t->by_vaddr, cmp_vaddr);
-		if (hit)
-			return explain_overlap("the buffer mapped at IOVA", m,
-					       &(*(struct tracked **)hit)->m);
+	e = hit_iova(t, m->iova, m->length);
+	if (e) {
+		have = to_mapping(e);
+		return explain_overlap("IOVA range", m, &have);
+	}
+	e = m->vaddr ? hit_vaddr(t, m->vaddr, m->length) : NULL;
+	if (e) {
+		have = to_mapping(e);
+		return explain_overlap("the buffer mapped at IOVA", m, &have);
 	}
 	return 0;
 }
@@ -153,69 +191,60 @@ IOMMUFD_API int ioas_tracker_add(struct ioas_tracker *t, const struct ioas_mappi
 	e = malloc(sizeof(*e));
 	if (!e)
 		return iommufd_fail(NULL, -ENOMEM, "out of memory");
-	e->m = *m;
-	if (!e->m.refs)
-		e->m.refs = 1;
+	e->by_iova.start = m->iova;
+	e->by_iova.last = m->iova + m->length - 1;
+	e->by_vaddr.start = (uintptr_t)m->vaddr;
+	e->by_vaddr.last = (uintptr_t)m->vaddr + m->length - 1;
+	e->access = m->access;
+	e->refs = m->refs ? m->refs : 1;
 	pthread_rwlock_wrlock(&t->lock);
+	/* Checked first, so that neither insert can be refused. */
 	r = check_locked(t, m);
-	if (!r && !tsearch(e, &t->by_iova, cmp_iova))
-		r = -ENOMEM;
-	/* Mappings without a buffer (copies, files) are not in the vaddr index. */
-	if (!r && m->vaddr && !tsearch(e, &t->by_vaddr, cmp_vaddr)) {
-		tdelete(e, &t->by_iova, cmp_iova);
-		r = -ENOMEM;
-	}
 	if (!r) {
-		t->count++;
+		range_index_insert(&t->by_iova, &e->by_iova, NULL);
+		if (has_buffer(e))
+			range_index_insert(&t->by_vaddr, &e->by_vaddr, NULL);
 		t->bytes += m->length;
 	}
 	pthread_rwlock_unlock(&t->lock);
-	if (r) {
+	if (r)
 		free(e);
-		if (r == -ENOMEM)
-			return iommufd_fail(NULL, r, "out of memory");
-	}
 	return r;
 }
 
 IOMMUFD_API int ioas_tracker_remove(struct ioas_tracker *t, uint64_t iova,
 				    struct ioas_mapping *removed)
 {
-	struct tracked probe = { .m = { .iova = iova, .length = 1 } }, *e = NULL;
-	void *hit;
+	struct tracked *e;
 
 	check_arg(t);
 	pthread_rwlock_wrlock(&t->lock);
-	hit = tfind(&probe, &t->by_iova, cmp_iova);
-	if (hit && (*(struct tracked **)hit)->m.iova == iova) {
-		e = *(struct tracked **)hit;
-		tdelete(e, &t->by_iova, cmp_iova);
-		if (e->m.vaddr)
-			tdelete(e, &t->by_vaddr, cmp_vaddr);
-		t->count--;
-		t->bytes -= e->m.length;
-	}
+	e = at_iova(t, iova);
+	if (e)
+		unlink_locked(t, e);
 	pthread_rwlock_unlock(&t->lock);
 	if (!e)
 		return iommufd_fail(NULL, -ENOENT, "no mapping starts at IOVA 0x%" PRIx64, iova);
 	if (removed)
-		*removed = e->m;
+		*removed = to_mapping(e);
 	free(e);
 	return 0;
 }
 
-static int find(struct ioas_tracker *t, void **root, int (*cmp)(const void *, const void *),
-		const struct tracked *probe, struct ioas_mapping *m)
+/* A lookup of @addr in @ix, counted: 0 and *@m, or -ENOENT. */
+static int find(struct ioas_tracker *t, const struct range_index *ix,
+		struct tracked *(*entry)(const struct range_node *n), uint64_t addr,
+		struct ioas_mapping *m)
 {
-	void *hit;
+	struct range_node *n;
 
 	atomic_fetch_add_explicit(&t->lookups, 1, memory_order_relaxed);
 	pthread_rwlock_rdlock(&t->lock);
-	hit = tfind(probe, root, cmp);
-	if (hit && m)
-		*m = (*(struct tracked **)hit)->m;
+	n = range_index_find(ix, addr);
+	if (n && m)
+		*m = to_mapping(entry(n));
 	pthread_rwlock_unlock(&t->lock);
-	if (!hit) {
+	if (!n) {
 		atomic_fetch_add_explicit(&t->misses, 1, memory_order_relaxed);
 		return -ENOENT;
 	}
@@ -225,10 +254,8 @@ static int find(struct ioas_tracker *t, void **root, int (*cmp)(const void *, co
 IOMMUFD_API int ioas_tracker_find_iova(struct ioas_tracker *t, uint64_t iova,
 				       struct ioas_mapping *m)
 {
-	struct tracked probe = { .m = { .iova = iova, .length = 1 } };
-
 	check_arg(t);
-	if (find(t, &t->by_iova, cmp_iova, &probe, m))
+	if (find(t, &t->by_iova, of_iova, iova, m))
 		return iommufd_fail(NULL, -ENOENT, "IOVA 0x%" PRIx64 " is not mapped", iova);
 	return 0;
 }
@@ -236,40 +263,31 @@ IOMMUFD_API int ioas_tracker_find_iova(struct ioas_tracker *t, uint64_t iova,
 IOMMUFD_API int ioas_tracker_find_vaddr(struct ioas_tracker *t, const void *vaddr,
 					struct ioas_mapping *m)
 {
-	struct tracked probe = { .m = { .vaddr = (void *)vaddr, .length = 1 } };
-
 	check_arg(t);
-	if (find(t, &t->by_vaddr, cmp_vaddr, &probe, m))
+	if (find(t, &t->by_vaddr, of_vaddr, (uintptr_t)vaddr, m))
 		return iommufd_fail(NULL, -ENOENT, "address %p is in no mapped buffer", vaddr);
 	return 0;
-}
-
-struct walk {
-	int (*fn)(const struct ioas_mapping *m, void *data);
-	void *data;
-	int ret;
-};
-
-static void visit(const void *node, VISIT which, void *closure)
-{
-	struct walk *w = closure;
-
-	if ((which == postorder || which == leaf) && !w->ret)
-		w->ret = w->fn(&(*(struct tracked *const *)node)->m, w->data);
 }
 
 IOMMUFD_API int ioas_tracker_foreach(struct ioas_tracker *t,
 				     int (*fn)(const struct ioas_mapping *m, void *data),
 				     void *data)
 {
-	struct walk w = { fn, data, 0 };
+	struct range_node *n, *tmp;
+	struct ioas_mapping m;
+	int r = 0;
 
 	check_arg(t);
 	check_arg(fn);
 	pthread_rwlock_rdlock(&t->lock);
-	twalk_r(t->by_iova, visit, &w);
+	range_index_for_each(&t->by_iova, n, tmp) {
+		m = to_mapping(of_iova(n));
+		r = fn(&m, data);
+		if (r)
+			break;
+	}
 	pthread_rwlock_unlock(&t->lock);
-	return w.ret;
+	return r;
 }
 
 IOMMUFD_API int ioas_tracker_stats(struct ioas_tracker *t, struct ioas_tracker_stats *st)
@@ -277,7 +295,7 @@ IOMMUFD_API int ioas_tracker_stats(struct ioas_tracker *t, struct ioas_tracker_s
 	check_arg(t);
 	check_arg(st);
 	pthread_rwlock_rdlock(&t->lock);
-	st->mappings = t->count;
+	st->mappings = range_index_count(&t->by_iova);
 	st->bytes = t->bytes;
 	pthread_rwlock_unlock(&t->lock);
 	st->lookups = atomic_load(&t->lookups);
@@ -287,34 +305,36 @@ IOMMUFD_API int ioas_tracker_stats(struct ioas_tracker *t, struct ioas_tracker_s
 
 int ioas_tracker_check_buffer(struct ioas_tracker *t, const void *vaddr, uint64_t length)
 {
-	struct tracked probe = { .m = { .vaddr = (void *)vaddr, .length = length } };
-	void *hit;
+	struct ioas_mapping want = { .vaddr = (void *)vaddr, .length = length }, have;
+	struct tracked *e;
 	int r = 0;
 
 	pthread_rwlock_rdlock(&t->lock);
-	hit = tfind(&probe, &t->by_vaddr, cmp_vaddr);
-	if (hit)
-		r = explain_overlap("the buffer to map at IOVA", &probe.m,
-				    &(*(struct tracked **)hit)->m);
+	e = hit_vaddr(t, vaddr, length);
+	if (e) {
+		have = to_mapping(e);
+		r = explain_overlap("the buffer to map at IOVA", &want, &have);
+	}
 	pthread_rwlock_unlock(&t->lock);
 	return r;
 }
 
 int ioas_tracker_ref(struct ioas_tracker *t, const void *vaddr, uint64_t length, uint64_t *iova)
 {
-	struct tracked probe = { .m = { .vaddr = (void *)vaddr, .length = length } }, *e;
-	void *hit;
+	struct range_node *n;
+	struct tracked *e;
 	int r = -ENOENT;
 
+	if (!vaddr)
+		return r;
 	pthread_rwlock_wrlock(&t->lock);
-	hit = vaddr ? tfind(&probe, &t->by_vaddr, cmp_vaddr) : NULL;
-	if (hit) {
-		e = *(struct tracked **)hit;
-		if (e->m.vaddr == vaddr && e->m.length == length) {
-			e->m.refs++;
-			*iova = e->m.iova;
-			r = 0;
-		}
+	/* Buffers do not overlap: the one holding @vaddr is the only candidate. */
+	n = range_index_find(&t->by_vaddr, (uintptr_t)vaddr);
+	e = n ? of_vaddr(n) : NULL;
+	if (e && n->start == (uintptr_t)vaddr && n->last - n->start == length - 1) {
+		e->refs++;
+		*iova = e->by_iova.start;
+		r = 0;
 	}
 	pthread_rwlock_unlock(&t->lock);
 	return r;
@@ -322,23 +342,17 @@ int ioas_tracker_ref(struct ioas_tracker *t, const void *vaddr, uint64_t length,
 
 int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mapping *m)
 {
-	struct tracked probe = { .m = { .iova = iova, .length = 1 } }, *e;
-	void *hit;
+	struct tracked *e;
 	int r = -ENOENT;
 
 	pthread_rwlock_wrlock(&t->lock);
-	hit = tfind(&probe, &t->by_iova, cmp_iova);
-	if (hit && (*(struct tracked **)hit)->m.iova == iova) {
-		e = *(struct tracked **)hit;
-		*m = e->m;
-		if (--e->m.refs) {
+	e = at_iova(t, iova);
+	if (e) {
+		*m = to_mapping(e);
+		if (--e->refs) {
 			r = 0;
 		} else {
-			tdelete(e, &t->by_iova, cmp_iova);
-			if (e->m.vaddr)
-				tdelete(e, &t->by_vaddr, cmp_vaddr);
-			t->count--;
-			t->bytes -= e->m.length;
+			unlink_locked(t, e);
 			free(e);
 			r = 1;
 		}
