@@ -3,7 +3,8 @@
  * The same struct ioas without iommufd: over a legacy VFIO type1 container
  * (kernels without /dev/iommu, such as Debian 12's 6.1), or over VFIO's
  * no-IOMMU mode, where there is no translation at all and the device sees
- * physical addresses. And ioas_open_device(), which picks one at run time.
+ * physical addresses. And ioas_open_device(), which picks one at run time
+ * and opens the device, a struct ioas_device that owns its fds.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,8 +18,8 @@
 
 /* ---- type1 ---------------------------------------------------------------- */
 
-static int type1_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
-		     unsigned int access)
+static int type1_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
+			    unsigned int access)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
@@ -39,7 +40,7 @@ static int type1_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t i
 	return 0;
 }
 
-static int type1_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
+static int type1_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
 {
 	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = length };
 	int r = xioctl(ioas->container_fd, VFIO_IOMMU_UNMAP_DMA, &u);
@@ -107,11 +108,27 @@ static int type1_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges, s
 	return 0;
 }
 
+/*
+ * The device, and with it the group, has left the container: type1 dropped
+ * every mapping when its last group went. The empty container goes now.
+ */
+static void vfio_release(struct ioas *ioas)
+{
+	if (ioas->container_fd >= 0)
+		close(ioas->container_fd);
+	ioas->container_fd = -1;
+}
+
 const struct ioas_backend ioas_backend_type1 = {
 	.name = "type1",
-	.map = type1_map,
-	.unmap = type1_unmap,
+	.place = ioas_iommu_place,
+	.unplace = ioas_iommu_unplace,
+	.map = ioas_iommu_map,
+	.unmap = ioas_iommu_unmap,
+	.kernel_map = type1_kernel_map,
+	.kernel_unmap = type1_kernel_unmap,
 	.ranges = type1_ranges,
+	.release = vfio_release,
 };
 
 /* ---- no IOMMU ------------------------------------------------------------- */
@@ -121,14 +138,21 @@ const struct ioas_backend ioas_backend_type1 = {
  * nothing stops it reaching anything else: this is VFIO's unsafe mode. The
  * IOVA of a buffer is its physical address, from /proc/self/pagemap (root
  * only); the buffer is locked so the pages never move, and refused unless it
- * is physically contiguous (hugetlb memory is, within a huge page).
+ * is physically contiguous (hugetlb memory is, within a huge page). Placing a
+ * buffer (locking it, reading where it is) is all a map is; unplacing it
+ * unlocks it.
  */
-static int noiommu_translate(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t *iova)
+static int noiommu_place(struct ioas *ioas, struct ioas_mapping *m, bool identity)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	uint64_t first = 0, entry;
+	uint64_t first = 0, entry, length = m->length;
+	void *vaddr = m->vaddr;
 	int fd, r = 0;
 
+	if (identity)
+		return iommufd_fail(ioas->ctx, -EOPNOTSUPP,
+				    "identity maps need an IOMMU (the %s backend has none)",
+				    ioas->backend->name);
 	if (mlock(vaddr, length) < 0)
 		return iommufd_fail(NULL, -errno, "no-IOMMU: cannot lock %p+0x%" PRIx64
 				    " in memory: %s", vaddr, length, strerror(errno));
@@ -166,11 +190,40 @@ static int noiommu_translate(struct ioas *ioas, void *vaddr, uint64_t length, ui
 	}
 	close(fd);
 	if (!r)
-		*iova = first * pg + ((uintptr_t)vaddr & (pg - 1));
+		m->iova = first * pg + ((uintptr_t)vaddr & (pg - 1));
 out:
 	if (r)
 		munlock(vaddr, length);
 	return r;
+}
+
+static void noiommu_unplace(struct ioas *ioas, const struct ioas_mapping *m)
+{
+	munlock(m->vaddr, m->length);
+}
+
+/* The memory is reachable where it is: nothing to map, and @fn is not called. */
+static int noiommu_map(struct ioas *ioas, const struct ioas_mapping *m, ioas_kernel_map_fn fn,
+		       void *arg)
+{
+	return 0;
+}
+
+static int noiommu_unmap(struct ioas *ioas, const struct ioas_mapping *m)
+{
+	return 0;
+}
+
+static int noiommu_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
+			      unsigned int access)
+{
+	return iommufd_fail(ioas->ctx, -EOPNOTSUPP, "the %s backend maps nothing",
+			    ioas->backend->name);
+}
+
+static int noiommu_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
+{
+	return noiommu_kernel_map(ioas, NULL, length, iova, 0);
 }
 
 static int noiommu_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges, size_t *nr,
@@ -186,11 +239,31 @@ static int noiommu_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges,
 	return 0;
 }
 
-/* No .map or .unmap: nothing is mapped; ioas_unmap() unlocks the memory. */
+/* Every buffer still mapped is unlocked; then the container goes. */
+static void noiommu_release(struct ioas *ioas)
+{
+	struct ioas_mapping *m = NULL;
+	size_t n;
+
+	if (ioas->tracker) {
+		n = ioas_mappings(ioas, &m);
+		for (size_t i = 0; i < n; i++)
+			ioas->backend->unplace(ioas, &m[i]);
+		free(m);
+	}
+	vfio_release(ioas);
+}
+
 const struct ioas_backend ioas_backend_noiommu = {
 	.name = "noiommu",
+	.place = noiommu_place,
+	.unplace = noiommu_unplace,
+	.map = noiommu_map,
+	.unmap = noiommu_unmap,
+	.kernel_map = noiommu_kernel_map,
+	.kernel_unmap = noiommu_kernel_unmap,
 	.ranges = noiommu_ranges,
-	.translate = noiommu_translate,
+	.release = noiommu_release,
 };
 
 /* ---- choosing one --------------------------------------------------------- */
@@ -220,10 +293,33 @@ static int group_of(const char *bdf, char *node, size_t len)
 	return !strncmp(name, "vfio-noiommu", 12);
 }
 
-/* A legacy VFIO container with @bdf's group in it, and the device's fd. */
+struct ioas_device *ioas_device_close(struct ioas_device *dev)
+{
+	if (!dev)
+		return NULL;
+	iommufd_device_close(dev->idev);
+	if (dev->device_fd >= 0)
+		close(dev->device_fd);
+	if (dev->group_fd >= 0)
+		close(dev->group_fd);
+	free(dev);
+	return NULL;
+}
+
+static int device_new(struct ioas *ioas)
+{
+	ioas->device = calloc(1, sizeof(*ioas->device));
+	if (!ioas->device)
+		return iommufd_fail(NULL, -ENOMEM, "out of memory");
+	ioas->device->group_fd = ioas->device->device_fd = -1;
+	return 0;
+}
+
+/* A legacy VFIO container (the ioas's) with @bdf's group in it, and the device. */
 static int open_vfio(struct ioas *ioas, const char *bdf, bool noiommu)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct ioas_device *dev;
 	char node[64];
 	int r, is_noiommu;
 
@@ -234,29 +330,33 @@ static int open_vfio(struct ioas *ioas, const char *bdf, bool noiommu)
 		return iommufd_fail(NULL, -ENODEV, "%s: %s", bdf, noiommu ?
 				    "not in a no-IOMMU group (the IOMMU is on: use it)" :
 				    "in a no-IOMMU group: the type1 backend needs an IOMMU");
+	r = device_new(ioas);
+	if (r < 0)
+		return r;
+	dev = ioas->device;
 	ioas->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (ioas->container_fd < 0)
 		return iommufd_fail(NULL, -errno, "/dev/vfio/vfio: %s (the kernel has no VFIO "
 				    "container)", strerror(errno));
-	ioas->group_fd = open(node, O_RDWR | O_CLOEXEC);
-	if (ioas->group_fd < 0)
+	dev->group_fd = open(node, O_RDWR | O_CLOEXEC);
+	if (dev->group_fd < 0)
 		return iommufd_fail(NULL, -errno, "%s: %s (is %s bound to vfio-pci?)", node,
 				    strerror(errno), bdf);
-	r = xioctl(ioas->group_fd, VFIO_GROUP_GET_STATUS, &st);
+	r = xioctl(dev->group_fd, VFIO_GROUP_GET_STATUS, &st);
 	if (!r && !(st.flags & VFIO_GROUP_FLAGS_VIABLE))
 		return iommufd_fail(NULL, -EBUSY, "%s: another device of its group is still on a "
 				    "host driver", node);
 	if (!r)
-		r = xioctl(ioas->group_fd, VFIO_GROUP_SET_CONTAINER, &ioas->container_fd);
+		r = xioctl(dev->group_fd, VFIO_GROUP_SET_CONTAINER, &ioas->container_fd);
 	if (!r)
 		r = xioctl(ioas->container_fd, VFIO_SET_IOMMU,
 			   (void *)(uintptr_t)(noiommu ? VFIO_NOIOMMU_IOMMU : VFIO_TYPE1v2_IOMMU));
 	if (r < 0)
 		return iommufd_fail(NULL, r, "%s: setting up the container: %s", node, strerror(-r));
-	ioas->device_fd = xioctl(ioas->group_fd, VFIO_GROUP_GET_DEVICE_FD, (void *)bdf);
-	if (ioas->device_fd < 0)
-		return iommufd_fail(NULL, ioas->device_fd, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", bdf,
-				    strerror(-ioas->device_fd));
+	dev->device_fd = xioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, (void *)bdf);
+	if (dev->device_fd < 0)
+		return iommufd_fail(NULL, dev->device_fd, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", bdf,
+				    strerror(-dev->device_fd));
 	return 0;
 }
 
@@ -311,16 +411,18 @@ IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *o
 		iommufd_ctx_unref(ctx);
 		if (r < 0)
 			return r;
-		r = iommufd_device_open(ioas->ctx, norm, &ioas->device);
+		r = device_new(ioas);
 		if (!r)
-			r = iommufd_device_attach(ioas->device, ioas->id);
+			r = iommufd_device_open(ioas->ctx, norm, &ioas->device->idev);
+		if (!r)
+			r = iommufd_device_attach(ioas->device->idev, ioas->id);
 		if (!r)
 			r = ioas_refresh_ranges(ioas);
 		if (r < 0) {
 			ioas_free(ioas);
 			return r;
 		}
-		*device_fd = iommufd_device_fd(ioas->device);
+		*device_fd = iommufd_device_fd(ioas->device->idev);
 		*ret = ioas;
 		return 0;
 	}
@@ -328,7 +430,7 @@ IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *o
 	ioas = calloc(1, sizeof(*ioas));
 	if (!ioas)
 		return iommufd_fail(NULL, -ENOMEM, "out of memory");
-	ioas->container_fd = ioas->group_fd = ioas->device_fd = -1;
+	ioas->container_fd = -1;
 	ioas->limit = o.dma_limit ? o.dma_limit : UINT64_MAX;
 	pthread_mutex_init(&ioas->map_lock, NULL);
 	ioas->backend = kind == IOAS_BACKEND_NOIOMMU ? &ioas_backend_noiommu : &ioas_backend_type1;
@@ -339,7 +441,7 @@ IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *o
 		ioas_free(ioas);
 		return r;
 	}
-	*device_fd = ioas->device_fd;
+	*device_fd = ioas->device->device_fd;
 	*ret = ioas;
 	return 0;
 }

@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * struct ioas: an IOAS whose IOVAs are chosen in userspace. A map takes an
- * IOVA from the allocator, asks the backend (the kernel) to map there, and
- * records the mapping; each step is undone if a later one fails.
+ * struct ioas: an IOAS whose IOVAs are chosen in userspace. A map has the
+ * backend place it (an IOVA from the allocator, or a physical address), map
+ * it there (the kernel), and records the mapping; each step is undone if a
+ * later one fails. Here, too, the iommufd backend and the steps the two IOMMU
+ * backends share; backend_vfio.c has the VFIO group ones.
  */
 #include <inttypes.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 
-static int iommufd_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
-		       unsigned int access)
+static int iommufd_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
+			      unsigned int access)
 {
 	return iommufd_ioas_map(ioas->ctx, ioas->id, vaddr, length, &iova,
 				access | IOMMUFD_MAP_FIXED_IOVA);
 }
 
-static int iommufd_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
+static int iommufd_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
 {
 	return iommufd_ioas_unmap(ioas->ctx, ioas->id, iova, length, NULL);
 }
@@ -28,11 +29,33 @@ static int iommufd_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges,
 	return iommufd_ioas_iova_ranges(ioas->ctx, ioas->id, ranges, nr, alignment);
 }
 
+static void iommufd_release(struct ioas *ioas)
+{
+	struct ioas_mapping *m = NULL;
+	size_t n;
+
+	if (ioas->own_id) {
+		/* Destroying the IOAS unmaps everything in one go. */
+		iommufd_destroy(ioas->ctx, ioas->id);
+	} else if (ioas->tracker) {
+		/* Not ours to destroy: take back exactly what we mapped. */
+		n = ioas_mappings(ioas, &m);
+		for (size_t i = 0; i < n; i++)
+			ioas->backend->unmap(ioas, &m[i]);
+		free(m);
+	}
+}
+
 const struct ioas_backend ioas_backend_iommufd = {
 	.name = "iommufd",
-	.map = iommufd_map,
-	.unmap = iommufd_unmap,
+	.place = ioas_iommu_place,
+	.unplace = ioas_iommu_unplace,
+	.map = ioas_iommu_map,
+	.unmap = ioas_iommu_unmap,
+	.kernel_map = iommufd_kernel_map,
+	.kernel_unmap = iommufd_kernel_unmap,
 	.ranges = iommufd_ranges,
+	.release = iommufd_release,
 };
 
 /* Reserve what lies between the usable ranges (and below the first). */
@@ -94,7 +117,7 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 		return iommufd_fail(ctx, -ENOMEM, "out of memory");
 	ioas->ctx = iommufd_ctx_ref(ctx);
 	ioas->backend = &ioas_backend_iommufd;
-	ioas->container_fd = ioas->group_fd = ioas->device_fd = -1;
+	ioas->container_fd = -1;
 	ioas->limit = opts && opts->dma_limit ? opts->dma_limit : UINT64_MAX;
 	pthread_mutex_init(&ioas->map_lock, NULL);
 	if (opts && opts->ioas_id) {
@@ -136,35 +159,23 @@ static int collect_one(const struct ioas_mapping *m, void *data)
 	return 0;
 }
 
-IOMMUFD_API struct ioas *ioas_free(struct ioas *ioas)
+/* Out of memory part way, the mappings copied so far. */
+size_t ioas_mappings(struct ioas *ioas, struct ioas_mapping **out)
 {
 	struct collect c = { 0 };
 
+	ioas_tracker_foreach(ioas->tracker, collect_one, &c);
+	*out = c.m;
+	return c.n;
+}
+
+IOMMUFD_API struct ioas *ioas_free(struct ioas *ioas)
+{
 	if (!ioas)
 		return NULL;
 	/* The device first: it must not DMA into what is unmapped next. */
-	iommufd_device_close(ioas->device);
-	if (ioas->device_fd >= 0)
-		close(ioas->device_fd);
-	if (ioas->own_id) {
-		/* Destroying the IOAS unmaps everything in one go. */
-		iommufd_destroy(ioas->ctx, ioas->id);
-	} else if (ioas->tracker) {
-		/* Not ours to destroy: take back exactly what we mapped. */
-		ioas_tracker_foreach(ioas->tracker, collect_one, &c);
-		for (size_t i = 0; i < c.n; i++) {
-			if (ioas->backend->unmap)
-				ioas->backend->unmap(ioas, c.m[i].iova, c.m[i].length);
-			else
-				munlock(c.m[i].vaddr, c.m[i].length);
-		}
-		free(c.m);
-	}
-	/* Closing the container drops type1's mappings with it. */
-	if (ioas->group_fd >= 0)
-		close(ioas->group_fd);
-	if (ioas->container_fd >= 0)
-		close(ioas->container_fd);
+	ioas->device = ioas_device_close(ioas->device);
+	ioas->backend->release(ioas);
 	ioas_tracker_free(ioas->tracker);
 	ioas_iova_allocator_free(ioas->alloc);
 	pthread_mutex_destroy(&ioas->map_lock);
@@ -211,15 +222,47 @@ static bool fast_size(const struct ioas *ioas, uint64_t length)
 	return length <= 32 * ioas->granule;
 }
 
-static void give_back(struct ioas *ioas, uint64_t iova, uint64_t length, bool identity)
+int ioas_iommu_place(struct ioas *ioas, struct ioas_mapping *m, bool identity)
 {
-	if (!identity && fast_size(ioas, length))
-		ioas_iova_free_fast(ioas->alloc, iova, length);
-	else
-		ioas_iova_free(ioas->alloc, iova);
+	int r;
+
+	if (identity) {
+		m->iova = (uintptr_t)m->vaddr;
+		return ioas_iova_alloc_at(ioas->alloc, m->iova, m->length);
+	}
+	if (fast_size(ioas, m->length))
+		return ioas_iova_alloc_fast(ioas->alloc, m->length, ioas->limit, &m->iova);
+	r = ioas_iova_alloc(ioas->alloc, m->length, ioas->limit, IOAS_IOVA_SIZE_ALIGNED,
+			    &m->iova);
+	/* Size alignment may not fit below a low DMA limit where the size does. */
+	if (r == -ENOSPC)
+		r = ioas_iova_alloc(ioas->alloc, m->length, ioas->limit, 0, &m->iova);
+	return r;
 }
 
-/* With map_lock held: IOVA chosen (or fixed), then kernel, then record. */
+void ioas_iommu_unplace(struct ioas *ioas, const struct ioas_mapping *m)
+{
+	/* An identity IOVA was taken with ioas_iova_alloc_at(), never the fast path. */
+	if (m->iova != (uintptr_t)m->vaddr && fast_size(ioas, m->length))
+		ioas_iova_free_fast(ioas->alloc, m->iova, m->length);
+	else
+		ioas_iova_free(ioas->alloc, m->iova);
+}
+
+int ioas_iommu_map(struct ioas *ioas, const struct ioas_mapping *m, ioas_kernel_map_fn fn,
+		   void *arg)
+{
+	if (fn)
+		return fn(ioas, m->vaddr, m->length, m->iova, m->access, arg);
+	return ioas->backend->kernel_map(ioas, m->vaddr, m->length, m->iova, m->access);
+}
+
+int ioas_iommu_unmap(struct ioas *ioas, const struct ioas_mapping *m)
+{
+	return ioas->backend->kernel_unmap(ioas, m->iova, m->length);
+}
+
+/* With map_lock held: the address chosen (or fixed), then the kernel, then the record. */
 static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
 		      bool identity, ioas_kernel_map_fn fn, void *arg, uint64_t *iova)
 {
@@ -229,38 +272,12 @@ static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned 
 	r = ioas_tracker_check_buffer(ioas->tracker, vaddr, length);
 	if (r < 0)
 		return r;
-	if (ioas->backend->translate) {
-		/* No IOMMU: the address is where the memory is; nothing to map. */
-		if (identity)
-			return iommufd_fail(ioas->ctx, -EOPNOTSUPP,
-					    "identity maps need an IOMMU (the %s backend has none)",
-					    ioas->backend->name);
-		r = ioas->backend->translate(ioas, vaddr, length, &m.iova);
-		if (!r)
-			r = ioas_tracker_add(ioas->tracker, &m);
-		if (!r)
-			*iova = m.iova;
-		return r;
-	} else if (identity) {
-		m.iova = (uintptr_t)vaddr;
-		r = ioas_iova_alloc_at(ioas->alloc, m.iova, length);
-	} else if (fast_size(ioas, length)) {
-		r = ioas_iova_alloc_fast(ioas->alloc, length, ioas->limit, &m.iova);
-	} else {
-		r = ioas_iova_alloc(ioas->alloc, length, ioas->limit, IOAS_IOVA_SIZE_ALIGNED,
-				    &m.iova);
-		/* Size alignment may not fit below a low DMA limit where the size does. */
-		if (r == -ENOSPC)
-			r = ioas_iova_alloc(ioas->alloc, length, ioas->limit, 0, &m.iova);
-	}
+	r = ioas->backend->place(ioas, &m, identity);
 	if (r < 0)
 		return r;
-	if (fn)
-		r = fn(ioas, vaddr, length, m.iova, access, arg);
-	else
-		r = ioas->backend->map(ioas, vaddr, length, m.iova, access);
+	r = ioas->backend->map(ioas, &m, fn, arg);
 	if (r < 0)
-		goto out_free_iova;
+		goto out_unplace;
 	r = ioas_tracker_add(ioas->tracker, &m);
 	if (r < 0)
 		goto out_unmap;
@@ -268,9 +285,9 @@ static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned 
 	return 0;
 
 out_unmap:
-	ioas->backend->unmap(ioas, m.iova, length);
-out_free_iova:
-	give_back(ioas, m.iova, length, identity);
+	ioas->backend->unmap(ioas, &m);
+out_unplace:
+	ioas->backend->unplace(ioas, &m);
 	return r;
 }
 
@@ -320,19 +337,13 @@ IOMMUFD_API int ioas_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length,
 				unsigned int access)
 {
 	check_arg(ioas);
-	if (ioas->backend->translate)
-		return iommufd_fail(ioas->ctx, -EOPNOTSUPP, "the %s backend maps nothing",
-				    ioas->backend->name);
-	return ioas->backend->map(ioas, vaddr, length, iova, access);
+	return ioas->backend->kernel_map(ioas, vaddr, length, iova, access);
 }
 
 IOMMUFD_API int ioas_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
 {
 	check_arg(ioas);
-	if (ioas->backend->translate)
-		return iommufd_fail(ioas->ctx, -EOPNOTSUPP, "the %s backend maps nothing",
-				    ioas->backend->name);
-	return ioas->backend->unmap(ioas, iova, length);
+	return ioas->backend->kernel_unmap(ioas, iova, length);
 }
 
 IOMMUFD_API struct iommufd_ctx *ioas_get_ctx(const struct ioas *ioas)
@@ -364,18 +375,14 @@ IOMMUFD_API int ioas_unmap(struct ioas *ioas, uint64_t iova)
 	check_arg(ioas);
 	pthread_mutex_lock(&ioas->map_lock);
 	r = ioas_tracker_unref(ioas->tracker, iova, &m);
-	if (r == 1 && ioas->backend->translate) {
-		/* Nothing was mapped, only locked in place. */
-		munlock(m.vaddr, m.length);
-		r = 0;
-	} else if (r == 1) {
-		r = ioas->backend->unmap(ioas, m.iova, m.length);
+	if (r == 1) {
+		r = ioas->backend->unmap(ioas, &m);
 		if (r < 0) {
-			/* Still mapped in the kernel: keep it recorded. */
+			/* Still mapped: keep it recorded. */
 			m.refs = 1;
 			ioas_tracker_add(ioas->tracker, &m);
 		} else {
-			give_back(ioas, m.iova, m.length, m.iova == (uintptr_t)m.vaddr);
+			ioas->backend->unplace(ioas, &m);
 		}
 	} else if (r == -ENOENT) {
 		r = iommufd_fail(ioas->ctx, r, "IOAS %u: no mapping starts at IOVA 0x%" PRIx64,
