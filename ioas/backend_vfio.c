@@ -360,7 +360,15 @@ static int open_vfio(struct ioas *ioas, const char *bdf, bool noiommu)
 	return 0;
 }
 
-static enum ioas_backend_kind pick(enum ioas_backend_kind want)
+/*
+ * The backend when the caller leaves the choice open (IOAS_BACKEND_AUTO): the
+ * one IOAS_BACKEND in the environment names; else no-IOMMU for a device in a
+ * no-IOMMU group, which nothing else can reach (/dev/iommu exists in such a
+ * kernel too, for IOMMUFD_TEST); else iommufd where /dev/iommu exists; else
+ * type1. A backend the caller names is never overridden: a program that asks
+ * for type1 must not end up in the unsafe mode.
+ */
+static enum ioas_backend_kind pick_auto(const char *bdf)
 {
 	const char *env = getenv("IOAS_BACKEND");
 
@@ -370,8 +378,8 @@ static enum ioas_backend_kind pick(enum ioas_backend_kind want)
 		return IOAS_BACKEND_TYPE1;
 	if (env && !strcmp(env, "noiommu"))
 		return IOAS_BACKEND_NOIOMMU;
-	if (want != IOAS_BACKEND_AUTO)
-		return want;
+	if (group_of(bdf, (char[64]){ 0 }, 64) == 1)
+		return IOAS_BACKEND_NOIOMMU;
 	if (!access("/dev/iommu", F_OK))
 		return IOAS_BACKEND_IOMMUFD;
 	return IOAS_BACKEND_TYPE1;
@@ -398,10 +406,8 @@ IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *o
 		o.dma_limit = opts->dma_limit;
 	}
 	snprintf(norm, sizeof(norm), "%s%s", strlen(bdf) == 7 ? "0000:" : "", bdf);
-	kind = pick(kind);
-	/* Without an IOMMU group at all, only the no-IOMMU mode can work. */
-	if (kind == IOAS_BACKEND_TYPE1 && group_of(norm, (char[64]){ 0 }, 64) == 1)
-		kind = IOAS_BACKEND_NOIOMMU;
+	if (kind == IOAS_BACKEND_AUTO)
+		kind = pick_auto(norm);
 
 	if (kind == IOAS_BACKEND_IOMMUFD) {
 		r = iommufd_ctx_open(NULL, &ctx);

@@ -237,8 +237,9 @@ IOMMUFD_API int ioas_iova_to_vaddr(struct ioas *ioas, uint64_t iova, void **vadd
 
 /* Where mappings go. */
 enum ioas_backend_kind {
-	IOAS_BACKEND_AUTO = 0,	/* iommufd if /dev/iommu exists, else type1; no-IOMMU
-				 * when the device's group is a no-IOMMU one */
+	IOAS_BACKEND_AUTO = 0,	/* IOAS_BACKEND from the environment; else no-IOMMU
+				 * when the device's group is a no-IOMMU one; else
+				 * iommufd if /dev/iommu exists; else type1 */
 	IOAS_BACKEND_IOMMUFD,	/* /dev/iommu and the device's VFIO cdev */
 	IOAS_BACKEND_TYPE1,	/* a legacy VFIO container (kernels without iommufd) */
 	IOAS_BACKEND_NOIOMMU,	/* VFIO's unsafe no-IOMMU mode: IOVA = physical address */
@@ -246,7 +247,7 @@ enum ioas_backend_kind {
 
 struct ioas_open_opts {
 	size_t sz;
-	enum ioas_backend_kind backend;	/* the environment's IOAS_BACKEND wins */
+	enum ioas_backend_kind backend;	/* any but AUTO is used as given */
 	uint64_t dma_limit;		/* as in struct ioas_opts */
 };
 
@@ -260,7 +261,8 @@ struct ioas_open_opts {
  * IOAS_BACKEND_NOIOMMU there is no protection at all: the device can reach
  * any memory (VFIO's enable_unsafe_noiommu_mode); buffers get their physical
  * address as IOVA, must be physically contiguous (use hugetlb memory), and
- * need root. IOAS_BACKEND=iommufd|type1|noiommu in the environment forces one.
+ * need root. IOAS_BACKEND=iommufd|type1|noiommu in the environment chooses
+ * one when @opts leaves the choice open (IOAS_BACKEND_AUTO).
  */
 IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *opts,
 				 struct ioas **ret, int *device_fd);

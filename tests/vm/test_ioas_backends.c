@@ -203,8 +203,11 @@ TEST_F(backend, noiommu_physical_addresses)
 	munmap(p, 16 * PAGE);
 }
 
-/* The environment picks the backend over what the program asked for. */
-TEST(environment_overrides_backend)
+/*
+ * IOAS_BACKEND chooses only when the program leaves the choice open: a
+ * backend the program names stands.
+ */
+TEST(environment_only_for_the_automatic_choice)
 {
 	IOAS_OPTS(ioas_open_opts, o, .backend = IOAS_BACKEND_IOMMUFD);
 	const char *iommu = getenv("LIBIOMMUFD_VM_IOMMU");
@@ -216,15 +219,42 @@ TEST(environment_overrides_backend)
 		SKIP(return, "needs edu behind an IOMMU");
 	setenv("IOAS_BACKEND", "type1", 1);
 	ASSERT_OK(ioas_open_device(bdf, &o, &ioas, &fd));
-	unsetenv("IOAS_BACKEND");
+	EXPECT_EQ(strcmp(ioas_backend_name(ioas), "iommufd"), 0);
+	ioas_free(ioas);
+	o.backend = IOAS_BACKEND_AUTO;
+	ASSERT_OK(ioas_open_device(bdf, &o, &ioas, &fd));
 	EXPECT_EQ(strcmp(ioas_backend_name(ioas), "type1"), 0);
 	ioas_free(ioas);
+	unsetenv("IOAS_BACKEND");
 	/* And without it, automatic: /dev/iommu exists, so iommufd. */
-	o.backend = IOAS_BACKEND_AUTO;
 	ASSERT_OK(ioas_open_device(bdf, &o, &ioas, &fd));
 	EXPECT_EQ(strcmp(ioas_backend_name(ioas), "iommufd"), 0);
 	ioas_free(ioas);
 	ASSERT_ERR(ENODEV, ioas_open_device("0000:00:03.0", &o, &ioas, &fd));
+}
+
+/*
+ * Without an IOMMU the automatic choice is the no-IOMMU backend, although
+ * /dev/iommu exists (for IOMMUFD_TEST); asked for type1, the device is
+ * refused, never handed over unprotected.
+ */
+TEST(no_iommu_only_when_left_open)
+{
+	IOAS_OPTS(ioas_open_opts, o, .backend = IOAS_BACKEND_AUTO);
+	const char *iommu = getenv("LIBIOMMUFD_VM_IOMMU");
+	struct ioas *ioas;
+	char bdf[32];
+	int fd;
+
+	if (edu_find(bdf, sizeof(bdf)) < 0 || !iommu || strcmp(iommu, "0"))
+		SKIP(return, "needs edu without an IOMMU");
+	unsetenv("IOAS_BACKEND");
+	ASSERT_OK(ioas_open_device(bdf, &o, &ioas, &fd));
+	EXPECT_EQ(strcmp(ioas_backend_name(ioas), "noiommu"), 0);
+	ioas_free(ioas);
+	o.backend = IOAS_BACKEND_TYPE1;
+	ASSERT_ERR(ENODEV, ioas_open_device(bdf, &o, &ioas, &fd));
+	ASSERT_EXPLAINS("the type1 backend needs an IOMMU");
 }
 
 TEST_HARNESS_MAIN
