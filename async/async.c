@@ -187,6 +187,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	pthread_mutex_init(&a->explain_lock, NULL);
 	pthread_cond_init(&a->work_cond, NULL);
 	pthread_cond_init(&a->idle_cond, NULL);
+	lend_init(a);
 	a->queue_depth = opts && opts->queue_depth ? opts->queue_depth : DEFAULT_QUEUE_DEPTH;
 	a->nr_workers = opts && opts->workers ? opts->workers : usable_cpus();
 	a->split_threshold = opts && opts->split_threshold ? opts->split_threshold
@@ -255,6 +256,7 @@ IOMMUFD_API struct iommufd_async *iommufd_async_free(struct iommufd_async *a)
 	pthread_mutex_destroy(&a->post_lock);
 	pthread_cond_destroy(&a->work_cond);
 	pthread_cond_destroy(&a->idle_cond);
+	pthread_cond_destroy(&a->lent_cond);
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->explain_lock);
 	free(a->workers);
@@ -536,4 +538,14 @@ IOMMUFD_API int iommufd_async_wait_cqe(struct iommufd_async *a, struct iommufd_a
 IOMMUFD_API int iommufd_async_peek_cqe(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
 {
 	return reap(a, cqe, false);
+}
+
+/* libiommufd-async 0.1's name for the core's iommufd_ioas_map_parallel(). */
+IOMMUFD_API int iommufd_map_parallel(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
+				     uint64_t length, uint64_t iova, unsigned int access,
+				     unsigned int threads, uint64_t chunk)
+{
+	IOMMUFD_OPTS(iommufd_parallel_opts, opts, .threads = threads, .chunk = chunk);
+
+	return iommufd_ioas_map_parallel(ctx, ioas_id, vaddr, length, iova, access, &opts);
 }

@@ -55,44 +55,19 @@ struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a)
 	return NULL;
 }
 
-/* With a->lock held: an open split with chunks left, joined as a helper. */
-static struct split *join_split(struct iommufd_async *a)
-{
-	for (struct split *s = a->splits; s; s = s->next) {
-		if (atomic_load(&s->next_chunk) < s->nr_chunks) {
-			pthread_mutex_lock(&s->lock);
-			s->helpers++;
-			pthread_mutex_unlock(&s->lock);
-			return s;
-		}
-	}
-	return NULL;
-}
-
-static void help_split(struct split *s)
-{
-	split_work(s);
-	pthread_mutex_lock(&s->lock);
-	s->helpers--;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct iommufd_async *a = w->a;
 	struct iommufd_async_sqe *s;
-	struct split *sp;
+	struct lent *l;
 	int res;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		sp = join_split(a);
-		if (sp) {
-			pthread_mutex_unlock(&a->lock);
-			help_split(sp);
-			pthread_mutex_lock(&a->lock);
+		l = lend_join(a);
+		if (l) {
+			lend_help(a, l);
 			continue;
 		}
 		s = dispatch_pick(a);

@@ -95,23 +95,11 @@ struct posting {
 	unsigned int nr_keys;
 };
 
-/* A map being pinned in chunks by several threads (split.c). */
-struct split {
-	struct iommufd_ctx *ctx;
-	uint32_t ioas_id;
-	char *vaddr;
-	uint64_t iova, length, chunk;
-	unsigned int access;
-	unsigned int nr_chunks;
-	atomic_uint next_chunk;		/* the next chunk to claim */
-	unsigned char *mapped;		/* per chunk: 1 once mapped */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned int done;		/* chunks finished, mapped or not */
-	unsigned int helpers;		/* pool workers inside split_work() */
-	int err;			/* the first chunk error */
-	char explanation[EXPLANATION_LEN];
-	struct split *next;		/* on the pool's list of open splits */
+/* A parallel map offered to the pool's workers (lend.c). */
+struct lent {
+	struct iommufd_parallel_map *m;
+	unsigned int helpers;		/* workers inside iommufd_parallel_map_help() */
+	struct lent *next;
 };
 
 struct explained {
@@ -153,7 +141,9 @@ struct iommufd_async {
 	uint64_t next_seq;
 	atomic_uint unposted;		/* submitted, completion not yet posted */
 	atomic_uint watches;		/* armed eventfd watches */
-	struct split *splits;		/* open splits wanting helpers */
+	struct lent *lent;		/* parallel maps offered to the workers */
+	pthread_cond_t lent_cond;	/* a worker left a lent map */
+	struct iommufd_map_lender lender;
 	struct posting *posting;	/* completions being posted */
 	bool stopping;
 	struct worker *workers;
@@ -189,12 +179,12 @@ struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a);
 bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_sqe *s,
 		      unsigned int own);
 
-/* split.c */
-int split_map(struct iommufd_async *a, struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
-	      uint64_t length, uint64_t iova, unsigned int access, unsigned int threads,
-	      uint64_t chunk);
-/* Map chunks of @s until none is left unclaimed. */
-void split_work(struct split *s);
+/* lend.c: the workers pin chunks of large maps (iommufd_ioas_map_parallel()). */
+void lend_init(struct iommufd_async *a);
+/* With a->lock held: a lent map with chunks left, joined as a helper, or NULL. */
+struct lent *lend_join(struct iommufd_async *a);
+/* Help @l with a->lock held (dropped while helping). */
+void lend_help(struct iommufd_async *a, struct lent *l);
 
 /* complete.c */
 /* @s ran with @res: give its slot back, then post its completion from @wr. */

@@ -169,14 +169,16 @@ uint64_t req_bytes(const struct iommufd_async_sqe *s)
 	}
 }
 
-/* ioas_map()'s kernel step for a split map: the chunks on the pool. */
+/* ioas_map()'s kernel step for a split map: the chunks on the pool's workers. */
 static int map_split(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
 		     unsigned int access, void *arg)
 {
 	struct iommufd_async *a = arg;
+	IOMMUFD_OPTS(iommufd_parallel_opts, opts, .threads = a->nr_workers,
+		     .chunk = a->chunk_size, .lender = &a->lender);
 
-	return split_map(a, ioas_get_ctx(ioas), ioas_id(ioas), vaddr, length, iova, access,
-			 a->nr_workers, a->chunk_size);
+	return iommufd_ioas_map_parallel(ioas_get_ctx(ioas), ioas_id(ioas), vaddr, length, iova,
+					 access, &opts);
 }
 
 static int exec_map(struct iommufd_async *a, struct iommufd_async_sqe *s)

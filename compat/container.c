@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <iommufd/async.h>
-
 #include "../libiommufd/internal.h"
 #include "../libiommufd/range_index.h"
 #include "compat.h"
@@ -276,7 +274,7 @@ static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t last
 /*
  * A VMM mapping guest RAM spends nearly all of MAP_DMA faulting in and
  * pinning pages: from this size up, pin in chunks on every CPU the process
- * may use (the async layer's parallel path). IOMMUFD_COMPAT_PARALLEL=0
+ * may use (iommufd_ioas_map_parallel()). IOMMUFD_COMPAT_PARALLEL=0
  * turns it off.
  */
 #define PARALLEL_MAP_MIN (64ULL << 20)
@@ -291,9 +289,12 @@ static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, 
 	if (size >= PARALLEL_MAP_MIN && compat_config()->parallel &&
 	    !sched_getaffinity(0, sizeof(cpus), &cpus))
 		n = CPU_COUNT(&cpus);
-	if (n > 1)
-		return iommufd_map_parallel(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size,
-					    iova, prot, n, 0);
+	if (n > 1) {
+		IOMMUFD_OPTS(iommufd_parallel_opts, opts, .threads = (unsigned int)n);
+
+		return iommufd_ioas_map_parallel(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr,
+						 size, iova, prot, &opts);
+	}
 	return kernel_map(c, vaddr, size, iova, prot);
 }
 

@@ -2,8 +2,7 @@
 # compat: the LD_PRELOAD shim that runs legacy VFIO type1 programs on iommufd.
 # libiommufd is linked in (its PIC objects), so only the interposed libc
 # names are exported.
-# The async layer's parallel map (split.o needs neither liburing nor a pool).
-COMPAT_OBJS := $(patsubst %.c,$(O)/lib/%.o,$(wildcard compat/*.c)) $(O)/lib/async/split.o
+COMPAT_OBJS := $(patsubst %.c,$(O)/lib/%.o,$(wildcard compat/*.c))
 COMPAT_SO := $(O)/libiommufd-compat.so
 
 $(COMPAT_SO): $(COMPAT_OBJS) $(LIB_OBJS) compat/libiommufd-compat.map

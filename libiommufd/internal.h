@@ -66,6 +66,15 @@ int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t m
 	iommufd_check_opts(ctx, opts, offsetofend(struct TYPE, FIRST_LAST),             \
 			   sizeof(struct TYPE), #TYPE)
 
+/*
+ * A field of a caller's opts struct, or @DEF when @OPTS is NULL or the
+ * caller's struct (opts->sz, checked by check_opts()) ends before it: an
+ * older caller's smaller struct is never read past its end (libbpf's
+ * OPTS_GET()).
+ */
+#define opts_get(OPTS, TYPE, FIELD, DEF)                                                 \
+	((OPTS) && (OPTS)->sz >= offsetofend(struct TYPE, FIELD) ? (OPTS)->FIELD : (DEF))
+
 /* A context used in a forked child: its objects belong to the parent. */
 int iommufd_ctx_check(const struct iommufd_ctx *ctx);
 #define check_ctx(ctx)                                                                   \
@@ -146,13 +155,48 @@ void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova
 			uint64_t length, uint64_t vaddr);
 /* For in-tree users that track mappings themselves: skip the record's cost. */
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx);
+/* Forget the mappings inside [iova, last], which the kernel unmapped. */
 void iommufd_record_remove(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			   uint64_t last);
+/* Forget all of an IOAS's mappings (unmapped all, or destroyed); its owners stay. */
 void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id);
 void iommufd_record_free(struct iommufd_ctx *ctx);
+/* The lowest recorded mapping overlapping [iova, last], whoever holds it. */
 bool iommufd_record_find(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			 uint64_t last, uint64_t *found_iova, uint64_t *found_last,
 			 uint64_t *found_vaddr);
+
+/* A mapping as an owner reports it: [iova, last], of memory at vaddr (0: none). */
+struct iommufd_record_hit {
+	uint64_t iova;
+	uint64_t last;
+	uint64_t vaddr;
+};
+
+/*
+ * A module that keeps its own record of what it maps in an IOAS (ioas/'s
+ * struct ioas, in its tracker) registers as an owner of that IOAS, so that
+ * the mapping is recorded once: it must record a mapping before it maps it,
+ * and iommufd_record_add() then leaves out a map that lies inside a mapping
+ * an owner holds (however many pieces it is mapped in, on any thread), while
+ * iommufd_record_find() asks the owners as well as its own record. An IOAS
+ * may have several owners; each removes itself before it goes, and before it
+ * destroys the IOAS. @find is called with the context's lock held and must
+ * not call back into the context.
+ */
+struct iommufd_record_owner {
+	/* The lowest mapping the owner holds that overlaps [iova, last]. */
+	bool (*find)(struct iommufd_record_owner *owner, uint64_t iova, uint64_t last,
+		     struct iommufd_record_hit *hit);
+	struct iommufd_record_owner *next;	/* the context's, while registered */
+};
+
+/* 0, or -ENOMEM: the context then goes on recording the owner's maps itself. */
+int iommufd_record_add_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			     struct iommufd_record_owner *owner);
+/* Takes an owner that was never added. */
+void iommufd_record_remove_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
+				 struct iommufd_record_owner *owner);
 
 /* Remember an auto-domain HWPT (hwpt.c). */
 int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_t ioas_id,

@@ -202,8 +202,9 @@ IOMMUFD_API int64_t iommufd_async_eventfd_ack(int efd);
  * iommufd_map_parallel() - one iommufd_ioas_map() at a fixed IOVA, pinned
  * on @threads threads at once in chunks of @chunk bytes (0: chosen).
  *
- * The calling thread maps chunks too. Return 0, or the first chunk's
- * error with every chunk already mapped unmapped again.
+ * The core's iommufd_ioas_map_parallel() with those two options, kept for
+ * callers of libiommufd-async 0.1. Return 0, or the first chunk's error with
+ * every chunk already mapped unmapped again.
  */
 IOMMUFD_API int iommufd_map_parallel(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
 				     uint64_t length, uint64_t iova, unsigned int access,

@@ -183,6 +183,50 @@ enum iommufd_map_flags {
 IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
 				 uint64_t length, uint64_t *iova, unsigned int flags);
 
+struct iommufd_parallel_map;
+
+/*
+ * Threads lent to parallel maps by a caller with a pool of its own
+ * (libiommufd-async lends its workers). @offer publishes @m: idle threads of
+ * the pool call iommufd_parallel_map_help(@m) while
+ * iommufd_parallel_map_wanted(@m) is true. @withdraw stops offering @m and
+ * returns once no pool thread is inside iommufd_parallel_map_help(@m).
+ */
+struct iommufd_map_lender {
+	void (*offer)(void *data, struct iommufd_parallel_map *m);
+	void (*withdraw)(void *data, struct iommufd_parallel_map *m);
+	void *data;
+};
+
+struct iommufd_parallel_opts {
+	size_t sz;
+	/* Threads to pin on, the caller's included (at most 64); 0 or 1: the
+	 * caller's alone. With a lender: how many its pool has, to size chunks. */
+	unsigned int threads;
+	/* Bytes per chunk, a multiple of 2 MiB; 0: about 16 per thread, 16 MiB
+	 * at least. */
+	uint64_t chunk;
+	/* Pin on the lender's threads instead of starting any (optional). */
+	const struct iommufd_map_lender *lender;
+};
+
+/**
+ * iommufd_ioas_map_parallel() - iommufd_ioas_map() at a fixed @iova, pinned
+ * on several threads at once.
+ *
+ * Pinning (faulting in) the pages is nearly all a large map costs; chunks at
+ * disjoint IOVAs pin in parallel. The calling thread maps chunks too.
+ * Return: 0, or the first chunk's error with every chunk already mapped
+ * unmapped again (one mapping or none); iommufd_last_error() names the chunk.
+ */
+IOMMUFD_API int iommufd_ioas_map_parallel(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
+					  uint64_t length, uint64_t iova, unsigned int access,
+					  const struct iommufd_parallel_opts *opts);
+/* For a lender's threads: map chunks of @m until none is left to claim. */
+IOMMUFD_API void iommufd_parallel_map_help(struct iommufd_parallel_map *m);
+/* Whether @m has chunks left to claim. */
+IOMMUFD_API bool iommufd_parallel_map_wanted(const struct iommufd_parallel_map *m);
+
 /*
  * Map @length bytes of the file @fd (a memfd) from @offset (IOMMU_IOAS_MAP_FILE).
  * Return: as iommufd_ioas_map(); -EOPNOTSUPP on kernels before 6.13.

@@ -712,4 +712,75 @@ TEST_F(async, map_parallel_without_the_queue)
 	munmap(mem, LEN);
 }
 
+/*
+ * The core's iommufd_ioas_map_parallel() with a lender of one thread: it is
+ * offered the map, helps, and withdraw waits for it; the opts size rules.
+ */
+struct one_lender {
+	pthread_t thread;
+	struct iommufd_parallel_map *m;
+	int offers, withdrawals;
+};
+
+static void *lent_thread(void *arg)
+{
+	struct one_lender *l = arg;
+
+	while (iommufd_parallel_map_wanted(l->m))
+		iommufd_parallel_map_help(l->m);
+	return NULL;
+}
+
+static void one_offer(void *data, struct iommufd_parallel_map *m)
+{
+	struct one_lender *l = data;
+
+	l->m = m;
+	l->offers++;
+	pthread_create(&l->thread, NULL, lent_thread, l);
+}
+
+static void one_withdraw(void *data, struct iommufd_parallel_map *m)
+{
+	struct one_lender *l = data;
+
+	pthread_join(l->thread, NULL);
+	l->withdrawals += l->m == m;
+}
+
+TEST_F(async, core_map_parallel_with_a_lender)
+{
+	enum { LEN = 32 * MiB };
+	struct one_lender lent = { 0 };
+	struct iommufd_map_lender lender = { one_offer, one_withdraw, &lent };
+	IOMMUFD_OPTS(iommufd_parallel_opts, opts, .threads = 2, .chunk = 2 * MiB,
+		     .lender = &lender);
+	struct { struct iommufd_parallel_opts o; uint64_t tail; } big = { .o = opts, .tail = 1 };
+	uint8_t *mem = anon(LEN);
+	uint32_t id;
+
+	ASSERT_NE(mem, NULL);
+	ASSERT_OK(iommufd_ioas_alloc(self->ctx, &id));
+	ASSERT_OK(iommufd_ioas_map_parallel(self->ctx, id, mem, LEN, 0x4000000, IOMMUFD_MAP_RW,
+					    &opts));
+	ASSERT_EQ(lent.offers, 1);
+	ASSERT_EQ(lent.withdrawals, 1);
+	ASSERT_EQ(kernel_unmap_all(self->ctx, id), LEN);
+	/* A bigger struct than this library knows, with a non-zero tail. */
+	big.o.sz = sizeof(big);
+	ASSERT_ERR(E2BIG, iommufd_ioas_map_parallel(self->ctx, id, mem, LEN, 0x4000000,
+						    IOMMUFD_MAP_RW, &big.o));
+	opts.sz = 4;
+	ASSERT_ERR(EINVAL, iommufd_ioas_map_parallel(self->ctx, id, mem, LEN, 0x4000000,
+						     IOMMUFD_MAP_RW, &opts));
+	/* An older caller's struct ends before the lender: its own threads map. */
+	opts.sz = offsetof(struct iommufd_parallel_opts, lender);
+	ASSERT_OK(iommufd_ioas_map_parallel(self->ctx, id, mem, LEN, 0x4000000, IOMMUFD_MAP_RW,
+					    &opts));
+	ASSERT_EQ(lent.offers, 1);
+	ASSERT_EQ(kernel_unmap_all(self->ctx, id), LEN);
+	ASSERT_OK(iommufd_destroy(self->ctx, id));
+	munmap(mem, LEN);
+}
+
 TEST_HARNESS_MAIN
