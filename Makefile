@@ -25,10 +25,13 @@ CFLAGS       ?= -O2 -g
 Q            := $(if $(V),,@)
 
 # The 6.12 uAPI headers: the system's if new enough, else installed from
-# linux-source-6.12 into $(O)/uapi (never copied into the tree).
+# linux-source-6.12 into $(O)/uapi (never copied into the tree). Not for
+# `make clean`, which compiles nothing and must work on a fresh clone.
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
 UAPI_INC := $(shell CC="$(CC)" scripts/uapi-headers.sh $(O))
 ifneq ($(.SHELLSTATUS),0)
 $(error cannot find or install the 6.12 uAPI headers; run ./setup.sh)
+endif
 endif
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # libiommufd: the iommufd and VFIO cdev library (libc only).
 LIB_SRCS += $(wildcard libiommufd/*.c)
--include libiommufd/device.mk
 
 # What the library adds over the raw ioctls (run with make bench).
 $(eval $(call program,bench/bench_core,bench/bench_core.c,))
