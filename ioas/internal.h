@@ -12,6 +12,9 @@ int ioas_tracker_ref(struct ioas_tracker *t, const void *vaddr, uint64_t length,
 int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mapping *m);
 /* Does [vaddr, vaddr + length) overlap a mapped buffer? 0 or -EEXIST explained. */
 int ioas_tracker_check_buffer(struct ioas_tracker *t, const void *vaddr, uint64_t length);
+/* The lowest mapping overlapping IOVAs [iova, last], quietly: not a counted lookup. */
+bool ioas_tracker_hit(struct ioas_tracker *t, uint64_t iova, uint64_t last,
+		      struct ioas_mapping *m);
 
 /*
  * Where mappings really go: iommufd, a VFIO type1 container, or nowhere (no
@@ -73,6 +76,12 @@ struct ioas {
 	pthread_mutex_t map_lock;	/* map/unmap: one buffer mapped once */
 	int container_fd;		/* VFIO group backends: the address space; -1 if none */
 	struct ioas_device *device;	/* what ioas_open_device() opened, or NULL */
+	/*
+	 * iommufd: the tracker is the context's record of what this ioas maps
+	 * in its IOAS (iommufd_record_add_owner()), so each mapping is
+	 * recorded once, and before the kernel maps it.
+	 */
+	struct iommufd_record_owner record;
 };
 
 extern const struct ioas_backend ioas_backend_iommufd;

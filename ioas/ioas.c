@@ -29,11 +29,25 @@ static int iommufd_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges,
 	return iommufd_ioas_iova_ranges(ioas->ctx, ioas->id, ranges, nr, alignment);
 }
 
+/* The context asks which of our mappings a range hits (to explain EEXIST, or to not record it). */
+static bool record_find(struct iommufd_record_owner *owner, uint64_t iova, uint64_t last,
+			struct iommufd_record_hit *hit)
+{
+	struct ioas *ioas = (struct ioas *)((char *)owner - offsetof(struct ioas, record));
+	struct ioas_mapping m;
+
+	if (!ioas_tracker_hit(ioas->tracker, iova, last, &m))
+		return false;
+	*hit = (struct iommufd_record_hit){ m.iova, m.iova + m.length - 1, (uintptr_t)m.vaddr };
+	return true;
+}
+
 static void iommufd_release(struct ioas *ioas)
 {
 	struct ioas_mapping *m = NULL;
 	size_t n;
 
+	iommufd_record_remove_owner(ioas->ctx, ioas->id, &ioas->record);
 	if (ioas->own_id) {
 		/* Destroying the IOAS unmaps everything in one go. */
 		iommufd_destroy(ioas->ctx, ioas->id);
@@ -131,6 +145,9 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 	r = ioas_init_common(ioas);
 	if (r < 0)
 		goto fail;
+	/* Without memory for it, the context records our mappings too: harmless. */
+	ioas->record.find = record_find;
+	iommufd_record_add_owner(ctx, ioas->id, &ioas->record);
 	*ret = ioas;
 	return 0;
 fail:
@@ -262,7 +279,12 @@ int ioas_iommu_unmap(struct ioas *ioas, const struct ioas_mapping *m)
 	return ioas->backend->kernel_unmap(ioas, m->iova, m->length);
 }
 
-/* With map_lock held: the address chosen (or fixed), then the kernel, then the record. */
+/*
+ * With map_lock held: the address chosen (or fixed), then the record, then
+ * the kernel. Recorded before it is mapped, the mapping is ours when the
+ * context sees the kernel map it (from @fn's threads too), and not recorded
+ * there again.
+ */
 static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
 		      bool identity, ioas_kernel_map_fn fn, void *arg, uint64_t *iova)
 {
@@ -275,17 +297,17 @@ static int map_locked(struct ioas *ioas, void *vaddr, uint64_t length, unsigned 
 	r = ioas->backend->place(ioas, &m, identity);
 	if (r < 0)
 		return r;
-	r = ioas->backend->map(ioas, &m, fn, arg);
-	if (r < 0)
-		goto out_unplace;
 	r = ioas_tracker_add(ioas->tracker, &m);
 	if (r < 0)
-		goto out_unmap;
+		goto out_unplace;
+	r = ioas->backend->map(ioas, &m, fn, arg);
+	if (r < 0)
+		goto out_forget;
 	*iova = m.iova;
 	return 0;
 
-out_unmap:
-	ioas->backend->unmap(ioas, &m);
+out_forget:
+	ioas_tracker_remove(ioas->tracker, m.iova, NULL);
 out_unplace:
 	ioas->backend->unplace(ioas, &m);
 	return r;

@@ -360,3 +360,15 @@ int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mappin
 	pthread_rwlock_unlock(&t->lock);
 	return r;
 }
+
+bool ioas_tracker_hit(struct ioas_tracker *t, uint64_t iova, uint64_t last, struct ioas_mapping *m)
+{
+	struct range_node *n;
+
+	pthread_rwlock_rdlock(&t->lock);
+	n = range_index_first(&t->by_iova, iova, last);
+	if (n)
+		*m = to_mapping(of_iova(n));
+	pthread_rwlock_unlock(&t->lock);
+	return n != NULL;
+}

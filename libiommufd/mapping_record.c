@@ -6,6 +6,11 @@
  * Mappings of one IOAS never overlap, so they sit in a range index
  * (range_index.h): O(log n) to add, to find the lowest mapping a range hits,
  * and to drop each of the mappings an unmap took, walked in order.
+ *
+ * Each mapping is recorded once. An owner (struct ioas, whose tracker knows
+ * its mappings anyway) records what it maps before it maps it; a map that
+ * lies inside a mapping an owner of the IOAS holds is that owner's and is not
+ * recorded here again, and a search asks the owners too.
  */
 #include <stdlib.h>
 
@@ -19,7 +24,8 @@ struct mapping {
 
 struct ioas_record {
 	uint32_t ioas_id;
-	struct range_index mappings;
+	struct range_index mappings;	/* those no owner holds */
+	struct iommufd_record_owner *owners;
 };
 
 static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, bool create)
@@ -37,7 +43,7 @@ static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, 
 		return NULL;
 	ctx->records = tmp;
 	tmp[ctx->nr_records] = (struct ioas_record){ .ioas_id = ioas_id,
-						     .mappings = RANGE_INDEX_INIT };
+						     .mappings = RANGE_INDEX_INIT, .owners = NULL };
 	return &tmp[ctx->nr_records++];
 }
 
@@ -52,9 +58,60 @@ void iommufd_ctx_disable_record(struct iommufd_ctx *ctx)
 	ctx->no_record = true;
 }
 
+int iommufd_record_add_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			     struct iommufd_record_owner *owner)
+{
+	struct ioas_record *rec;
+
+	pthread_mutex_lock(&ctx->lock);
+	rec = find_ioas(ctx, ioas_id, true);
+	if (rec) {
+		owner->next = rec->owners;
+		rec->owners = owner;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return rec ? 0 : -ENOMEM;
+}
+
+void iommufd_record_remove_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
+				 struct iommufd_record_owner *owner)
+{
+	struct iommufd_record_owner **pp;
+	struct ioas_record *rec;
+
+	pthread_mutex_lock(&ctx->lock);
+	rec = find_ioas(ctx, ioas_id, false);
+	for (pp = rec ? &rec->owners : NULL; pp && *pp; pp = &(*pp)->next) {
+		if (*pp == owner) {
+			*pp = owner->next;
+			break;
+		}
+	}
+	if (rec && !rec->owners && !range_index_count(&rec->mappings))
+		*rec = ctx->records[--ctx->nr_records];
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* With ctx->lock held: the lowest mapping any owner of @rec holds in [iova, last]. */
+static bool owners_find(struct ioas_record *rec, uint64_t iova, uint64_t last,
+			struct iommufd_record_hit *hit)
+{
+	struct iommufd_record_hit h;
+	bool found = false;
+
+	for (struct iommufd_record_owner *o = rec->owners; o; o = o->next) {
+		if (o->find(o, iova, last, &h) && (!found || h.iova < hit->iova)) {
+			*hit = h;
+			found = true;
+		}
+	}
+	return found;
+}
+
 void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
 			uint64_t length, uint64_t vaddr)
 {
+	struct iommufd_record_hit hit;
 	struct ioas_record *rec;
 	struct mapping *m;
 
@@ -68,8 +125,12 @@ void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova
 	m->vaddr = vaddr;
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, true);
+	/* An owner that holds all of it recorded it before mapping it. */
+	if (rec && owners_find(rec, iova, m->node.last, &hit) && hit.iova <= iova &&
+	    hit.last >= m->node.last)
+		rec = NULL;
 	if (!rec || range_index_insert(&rec->mappings, &m->node, NULL) < 0)
-		free(m);	/* no memory, or made by someone else */
+		free(m);	/* no memory, an owner's, or made by someone else */
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -101,7 +162,9 @@ void iommufd_record_drop(struct iommufd_ctx *ctx, uint32_t ioas_id)
 	rec = find_ioas(ctx, ioas_id, false);
 	if (rec) {
 		range_index_clear(&rec->mappings, free_mapping, NULL);
-		*rec = ctx->records[--ctx->nr_records];
+		/* Owners stay until they go: they know when their IOAS does. */
+		if (!rec->owners)
+			*rec = ctx->records[--ctx->nr_records];
 	}
 	pthread_mutex_unlock(&ctx->lock);
 }
@@ -119,18 +182,29 @@ bool iommufd_record_find(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iov
 			 uint64_t last, uint64_t *found_iova, uint64_t *found_last,
 			 uint64_t *found_vaddr)
 {
+	struct iommufd_record_hit hit = { 0 };
 	struct range_node *n = NULL;
 	struct ioas_record *rec;
+	bool found = false;
 
 	pthread_mutex_lock(&ctx->lock);
 	rec = find_ioas(ctx, ioas_id, false);
-	if (rec)
+	if (rec) {
+		found = owners_find(rec, iova, last, &hit);
 		n = range_index_first(&rec->mappings, iova, last);
-	if (n) {
-		*found_iova = n->start;
-		*found_last = n->last;
-		*found_vaddr = range_entry(n, struct mapping, node)->vaddr;
+	}
+	/* The lowest of the two: the same answer for the same mappings, whoever holds them. */
+	if (n && (!found || n->start < hit.iova)) {
+		hit.iova = n->start;
+		hit.last = n->last;
+		hit.vaddr = range_entry(n, struct mapping, node)->vaddr;
+		found = true;
 	}
 	pthread_mutex_unlock(&ctx->lock);
-	return n != NULL;
+	if (found) {
+		*found_iova = hit.iova;
+		*found_last = hit.last;
+		*found_vaddr = hit.vaddr;
+	}
+	return found;
 }

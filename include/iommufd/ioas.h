@@ -190,9 +190,8 @@ IOMMUFD_API int ioas_refresh_ranges(struct ioas *ioas);
  *
  * Mapping the very same buffer (address and length) again, from any thread,
  * returns the same IOVA and takes a reference; a buffer overlapping another
- * mapped one is refused with -EEXIST. If the kernel refuses, the IOVA is
- * given back; if recording fails after the kernel mapped, the kernel mapping
- * is undone.
+ * mapped one is refused with -EEXIST. The mapping is recorded before the
+ * kernel maps it; if the kernel refuses, the record and the IOVA go again.
  */
 IOMMUFD_API int ioas_map(struct ioas *ioas, void *vaddr, uint64_t length, unsigned int access,
 			 uint64_t *iova);

@@ -41,3 +41,7 @@ UNIT_TESTS += $(O)/tests/unit/test_ctl_reasons
 # iommufd_handoff_from_env() on malformed environments (no device needed).
 $(eval $(call program,tests/unit/test_handoff_env,tests/unit/test_handoff_env.c,-lcmocka))
 UNIT_TESTS += $(O)/tests/unit/test_handoff_env
+
+# The context's mapping record and its owners (libiommufd/mapping_record.c).
+$(eval $(call program,tests/unit/test_mapping_record,tests/unit/test_mapping_record.c,-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_mapping_record

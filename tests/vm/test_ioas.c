@@ -5,7 +5,9 @@
  * under edu's 28-bit DMA limit, pointers translate both ways, the device
  * DMAs through buffers from the DMA helpers, and failures roll back.
  */
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "edu.h"
@@ -273,6 +275,45 @@ TEST_F(ioas, adopted_ioas_keeps_other_mappings)
 	ASSERT_ERR(ENOENT, iommufd_ioas_unmap(self->ctx, ioas_id(self->ioas), iova, PAGE, NULL));
 	ASSERT_OK(iommufd_ioas_unmap(self->ctx, ioas_id(self->ioas), fixed, PAGE, NULL));
 	munmap(p, 2 * PAGE);
+}
+
+/*
+ * The context's explanations name what a map hits, whether the ioas mapped it
+ * (the ioas's tracker holds it, once) or someone mapped it straight into the
+ * ioas's IOAS (the context's own record holds it).
+ */
+TEST_F(ioas, core_explanations_name_ioas_mappings)
+{
+	uint8_t *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	uint64_t iova, fixed = 0x100000, at;
+	char want[160];
+
+	ASSERT_NE(p, MAP_FAILED);
+	ASSERT_OK(ioas_map(self->ioas, p, 2 * PAGE, IOMMUFD_MAP_RW, &iova));
+	at = iova + PAGE;
+	ASSERT_ERR(EEXIST, iommufd_ioas_map(self->ctx, ioas_id(self->ioas), p + 2 * PAGE, PAGE,
+					    &at, IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	snprintf(want, sizeof(want), "overlaps the existing mapping 0x%" PRIx64 "-0x%" PRIx64
+		 " (of memory at 0x%" PRIxPTR ")", iova, (uint64_t)(iova + 2 * PAGE - 1), (uintptr_t)p);
+	ASSERT_EXPLAINS(want);
+	ASSERT_OK(iommufd_ioas_map(self->ctx, ioas_id(self->ioas), p + 2 * PAGE, PAGE, &fixed,
+				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	ASSERT_ERR(EEXIST, iommufd_ioas_map(self->ctx, ioas_id(self->ioas), p + 3 * PAGE, PAGE,
+					    &fixed, IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	snprintf(want, sizeof(want), "overlaps the existing mapping 0x100000-0x100fff (of memory "
+		 "at 0x%" PRIxPTR ")", (uintptr_t)(p + 2 * PAGE));
+	ASSERT_EXPLAINS(want);
+	/* Unmapped, each is forgotten: the same IOVAs map again. */
+	ASSERT_OK(ioas_unmap(self->ioas, iova));
+	ASSERT_OK(iommufd_ioas_unmap(self->ctx, ioas_id(self->ioas), fixed, PAGE, NULL));
+	ASSERT_OK(iommufd_ioas_map(self->ctx, ioas_id(self->ioas), p, 2 * PAGE, &iova,
+				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	ASSERT_OK(iommufd_ioas_map(self->ctx, ioas_id(self->ioas), p + 3 * PAGE, PAGE, &fixed,
+				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
+	ASSERT_OK(iommufd_ioas_unmap(self->ctx, ioas_id(self->ioas), iova, 2 * PAGE, NULL));
+	ASSERT_OK(iommufd_ioas_unmap(self->ctx, ioas_id(self->ioas), fixed, PAGE, NULL));
+	munmap(p, 4 * PAGE);
 }
 
 TEST_HARNESS_MAIN
