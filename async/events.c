@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
 #include "internal.h"
 
 static struct io_uring_sqe *ring_sqe(struct io_uring *ring)
@@ -102,14 +104,12 @@ IOMMUFD_API int iommufd_async_unwatch_eventfd(struct iommufd_async *a, uint64_t 
 	return end_sqe(a, what, -1);
 }
 
+/* Kept for 0.1 callers: glibc's eventfd_read(), with EAGAIN as a count of 0. */
 IOMMUFD_API int64_t iommufd_async_eventfd_ack(int efd)
 {
-	uint64_t count;
-	ssize_t n = read(efd, &count, sizeof(count));
+	eventfd_t count;
 
-	if (n == sizeof(count))
+	if (!eventfd_read(efd, &count))
 		return (int64_t)count;
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	return n < 0 ? -errno : -EIO;
+	return errno == EAGAIN ? 0 : -errno;
 }

@@ -217,7 +217,7 @@ static int handle(struct ring_pipeline *p, uint64_t ud, int res)
 		if (res < 0)
 			return res;
 		/* Clear the eventfd so the next MSI is a new event. */
-		iommufd_async_eventfd_ack(p->d->efd);
+		eventfd_read(p->d->efd, &(eventfd_t){ 0 });
 		return p->busy >= 0 ? device_done(p) : 0;
 	default:
 		return -EPROTO;

@@ -183,15 +183,18 @@ IOMMUFD_API int iommufd_async_peek_cqe(struct iommufd_async *a, struct iommufd_a
  * Arms a multishot poll of @efd (a device interrupt's eventfd, see
  * iommufd_device_irq_enable()) on the ring: each interrupt posts a
  * completion with @user_data, res the poll mask and IORING_CQE_F_MORE while
- * the watch stays armed. Read the eventfd (iommufd_async_eventfd_ack()) to
- * clear it. Call from the thread that submits to the ring: this submits to
+ * the watch stays armed. Read the eventfd (glibc's eventfd_read()) to clear
+ * it. Call from the thread that submits to the ring: this submits to
  * it. -EOPNOTSUPP in synchronous mode.
  */
 IOMMUFD_API int iommufd_async_watch_eventfd(struct iommufd_async *a, int efd,
 					    uint64_t user_data);
 /* Stop the watch with @user_data; its last completion has no IORING_CQE_F_MORE. */
 IOMMUFD_API int iommufd_async_unwatch_eventfd(struct iommufd_async *a, uint64_t user_data);
-/* Read and clear @efd: the number of interrupts since the last read, or -errno. */
+/*
+ * glibc's eventfd_read() as a count: interrupts since the last read, 0 for
+ * none on a non-blocking eventfd, or -errno. Kept for 0.1 callers.
+ */
 IOMMUFD_API int64_t iommufd_async_eventfd_ack(int efd);
 
 /* ------------------------------------------------------------------------ */
