@@ -170,6 +170,22 @@ static inline int find_edu(char *bdf, size_t len)
 	return -1;
 }
 
+/* The edu device's BDF into @bdf and its IOMMU group, or -1. */
+static inline int find_edu_group(char *bdf, size_t len)
+{
+	char path[300], link[300];
+	ssize_t n;
+
+	if (find_edu(bdf, len) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = '\0';
+	return atoi(strrchr(link, '/') + 1);
+}
+
 /* fds over a unix socket, as multi-process frameworks hand them out. */
 static inline int send_fds(int sock, const int *fds, int n)
 {

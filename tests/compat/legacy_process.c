@@ -338,20 +338,15 @@ static void dma_limit(void)
 
 int main(void)
 {
-	char path[300], link[300];
-	ssize_t n;
+	int grp;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (find_edu(bdf, sizeof(bdf)) < 0) {
+	grp = find_edu_group(bdf, sizeof(bdf));
+	if (grp < 0) {
 		printf("no edu device\n");
 		return 77;
 	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return 1;
-	link[n] = '\0';
-	snprintf(gpath, sizeof(gpath), "/dev/vfio/%d", atoi(strrchr(link, '/') + 1));
+	snprintf(gpath, sizeof(gpath), "/dev/vfio/%d", grp);
 
 	if (setup() < 0)
 		return 1;

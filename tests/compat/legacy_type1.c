@@ -188,7 +188,7 @@ static void threads(void)
 
 int main(void)
 {
-	char bdf[256], path[300], link[300], gpath[64];
+	char bdf[256], gpath[64];
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	struct vfio_region_info ri = { .argsz = sizeof(ri) };
@@ -196,20 +196,14 @@ int main(void)
 	uint64_t done;
 	uint16_t cmd;
 	struct stat sb;
-	ssize_t n;
 	int r, grp;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (find_edu(bdf, sizeof(bdf)) < 0) {
+	grp = find_edu_group(bdf, sizeof(bdf));
+	if (grp < 0) {
 		printf("no edu device\n");
 		return 77;
 	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return 1;
-	link[n] = '\0';
-	grp = atoi(strrchr(link, '/') + 1);
 	snprintf(gpath, sizeof(gpath), "/dev/vfio/%d", grp);
 
 	r = stat("/dev/vfio/vfio", &sb);
