@@ -70,6 +70,7 @@ IOMMUFD_API int iommufd_ctx_open(const struct iommufd_open_opts *opts, struct io
  * iommufd_ctx_from_fd() - adopt an iommufd that a privileged helper passed in.
  * @fd: an open /dev/iommu file descriptor.
  * @flags: IOMMUFD_CTX_FD_OWN if the context is to close @fd.
+ * @ret: the new context, with one reference.
  *
  * Return: 0, -EBADF if @fd is not open, -ENOTTY if it is not an iommufd.
  */
@@ -163,6 +164,16 @@ IOMMUFD_API int iommufd_strerror(int err, char *buf, size_t len);
 /* Destroy any iommufd object by ID: -EBUSY while something still uses it. */
 IOMMUFD_API int iommufd_destroy(struct iommufd_ctx *ctx, uint32_t id);
 
+/**
+ * iommufd_ioas_alloc() - a new, empty I/O address space.
+ * @ctx: the context.
+ * @ioas_id: out, its ID (for attach, map, HWPT allocation).
+ *
+ * Every IOVA is allowed until devices with reserved regions are attached.
+ * Free it with iommufd_destroy() once nothing uses it.
+ *
+ * Return: 0, -ENOMEM.
+ */
 IOMMUFD_API int iommufd_ioas_alloc(struct iommufd_ctx *ctx, uint32_t *ioas_id);
 
 enum iommufd_map_flags {
@@ -174,7 +185,12 @@ enum iommufd_map_flags {
 
 /**
  * iommufd_ioas_map() - pin @length bytes at @vaddr and map them into an IOAS.
+ * @ctx: the context.
+ * @ioas_id: the IOAS.
+ * @vaddr: the memory, aligned as the IOAS requires (a page at least).
+ * @length: bytes.
  * @iova: in with IOMMUFD_MAP_FIXED_IOVA, the IOVA to map at; out, the IOVA used.
+ * @flags: enum iommufd_map_flags.
  *
  * Return: 0; -EINVAL (misaligned, outside the IOVA ranges, no access flag),
  * -EEXIST (overlaps a mapping), -ENOMEM (RLIMIT_MEMLOCK), -EFAULT (memory that
@@ -264,11 +280,15 @@ struct iommufd_iova_range {
 
 /**
  * iommufd_ioas_iova_ranges() - the IOVAs that can be mapped in an IOAS now.
+ * @ctx: the context.
+ * @ioas_id: the IOAS.
  * @ranges: out, a malloc()ed array the caller frees.
  * @nr: out, its length.
  * @alignment: out (optional), the IOVA and length alignment every map needs.
  *
  * The ranges shrink as devices with reserved regions are attached.
+ *
+ * Return: 0; -ENOENT when no IOAS has @ioas_id, -ENOMEM.
  */
 IOMMUFD_API int iommufd_ioas_iova_ranges(struct iommufd_ctx *ctx, uint32_t ioas_id,
 					 struct iommufd_iova_range **ranges, size_t *nr,
@@ -288,8 +308,27 @@ enum iommufd_option_id {
 	IOMMUFD_OPTION_HUGE_PAGES = 1,
 };
 
+/**
+ * iommufd_option_get() - read an option of the iommufd (@object_id 0) or an IOAS.
+ * @ctx: the context.
+ * @option: which.
+ * @object_id: 0 for RLIMIT_MODE, an IOAS for HUGE_PAGES.
+ * @value: out.
+ *
+ * Return: 0; -ENOENT when no such object.
+ */
 IOMMUFD_API int iommufd_option_get(struct iommufd_ctx *ctx, enum iommufd_option_id option,
 				   uint32_t object_id, uint64_t *value);
+/**
+ * iommufd_option_set() - set an option, as iommufd_option_get() reads it.
+ * @ctx: the context.
+ * @option: which.
+ * @object_id: 0 for RLIMIT_MODE, an IOAS for HUGE_PAGES.
+ * @value: the new value.
+ *
+ * Return: 0; -EPERM for RLIMIT_MODE without CAP_SYS_RESOURCE, -EBUSY once
+ * pages are pinned, -EINVAL for a bad value or object, -ENOENT.
+ */
 IOMMUFD_API int iommufd_option_set(struct iommufd_ctx *ctx, enum iommufd_option_id option,
 				   uint32_t object_id, uint64_t value);
 
@@ -330,6 +369,15 @@ struct iommufd_hwpt_alloc_opts {
 IOMMUFD_API int iommufd_hwpt_alloc(struct iommufd_ctx *ctx, uint32_t dev_id, uint32_t pt_id,
 				   const struct iommufd_hwpt_alloc_opts *opts, uint32_t *hwpt_id);
 
+/**
+ * iommufd_hwpt_set_dirty_tracking() - start or stop dirty tracking in a HWPT.
+ * @ctx: the context.
+ * @hwpt_id: a HWPT allocated with IOMMUFD_HWPT_DIRTY_TRACKING.
+ * @enable: start (true) or stop.
+ *
+ * Return: 0; -EOPNOTSUPP or -EINVAL (explained) when the HWPT was not
+ * allocated for it or its IOMMU cannot track.
+ */
 IOMMUFD_API int iommufd_hwpt_set_dirty_tracking(struct iommufd_ctx *ctx, uint32_t hwpt_id,
 						bool enable);
 
@@ -421,6 +469,14 @@ struct iommufd_hw_info {
 	};
 };
 
+/**
+ * iommufd_get_hw_info() - what the IOMMU behind a device is and can do.
+ * @ctx: the context.
+ * @dev_id: a device bound to @ctx (iommufd_device_id()).
+ * @info: out; iommufd_hw_info_decode() names its fields.
+ *
+ * Return: 0; -ENOENT when no device has @dev_id.
+ */
 IOMMUFD_API int iommufd_get_hw_info(struct iommufd_ctx *ctx, uint32_t dev_id,
 				    struct iommufd_hw_info *info);
 
@@ -469,7 +525,9 @@ IOMMUFD_API int iommufd_device_from_fd(struct iommufd_ctx *ctx, int fd, unsigned
 /* Unbind and close. Takes NULL; returns NULL. */
 IOMMUFD_API struct iommufd_device *iommufd_device_close(struct iommufd_device *dev);
 
+/* The device's ID in its context (for HWPTs, hw info); 0 for NULL. */
 IOMMUFD_API uint32_t iommufd_device_id(const struct iommufd_device *dev);
+/* The cdev fd, owned by @dev (for VFIO ioctls the library lacks); -EINVAL for NULL. */
 IOMMUFD_API int iommufd_device_fd(const struct iommufd_device *dev);
 /* The BDF if known ("" otherwise). */
 IOMMUFD_API const char *iommufd_device_name(const struct iommufd_device *dev);
@@ -479,6 +537,16 @@ IOMMUFD_API const char *iommufd_device_name(const struct iommufd_device *dev);
  * page table. Return: 0; -EINVAL if the domain is incompatible with the device.
  */
 IOMMUFD_API int iommufd_device_attach(struct iommufd_device *dev, uint32_t pt_id);
+/**
+ * iommufd_device_detach() - detach the device from its IOAS or HWPT.
+ * @dev: the device.
+ *
+ * The device is left blocked: it can reach no memory until attached again.
+ * A device that is not attached is left as it is. Closing a device detaches
+ * it too.
+ *
+ * Return: 0, or the kernel's error.
+ */
 IOMMUFD_API int iommufd_device_detach(struct iommufd_device *dev);
 /* The attached IOAS/HWPT (as given to attach), 0 when detached. */
 IOMMUFD_API uint32_t iommufd_device_pt_id(const struct iommufd_device *dev);
@@ -515,6 +583,7 @@ struct iommufd_device_info {
 	uint32_t num_irqs;
 };
 
+/* The device's VFIO flags and how many regions and IRQ indexes it has. */
 IOMMUFD_API int iommufd_device_get_info(struct iommufd_device *dev,
 					struct iommufd_device_info *info);
 
@@ -544,6 +613,10 @@ struct iommufd_region_info {
 	struct iommufd_sparse_area sparse[IOMMUFD_MAX_SPARSE_AREAS];
 };
 
+/*
+ * Region @index (enum iommufd_pci_region for PCI): size, offset in the device
+ * fd, flags, mmap-able parts. -EINVAL when the device has no such region.
+ */
 IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t index,
 					   struct iommufd_region_info *info);
 
@@ -576,6 +649,7 @@ struct iommufd_irq_info {
 	uint32_t count;
 };
 
+/* IRQ index @index (enum iommufd_pci_irq): vectors, flags. -EINVAL when none. */
 IOMMUFD_API int iommufd_device_irq_info(struct iommufd_device *dev, uint32_t index,
 					struct iommufd_irq_info *info);
 
@@ -585,6 +659,7 @@ IOMMUFD_API int iommufd_device_irq_info(struct iommufd_device *dev, uint32_t ind
  */
 IOMMUFD_API int iommufd_device_irq_enable(struct iommufd_device *dev, uint32_t index,
 					  uint32_t start, uint32_t count, const int *eventfds);
+/* Disconnect every vector of IRQ @index (MSI/MSI-X are disabled in the device). */
 IOMMUFD_API int iommufd_device_irq_disable(struct iommufd_device *dev, uint32_t index);
 /* Unmask a level-triggered (INTx) interrupt after it was handled. */
 IOMMUFD_API int iommufd_device_irq_unmask(struct iommufd_device *dev, uint32_t index,
