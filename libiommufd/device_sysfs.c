@@ -11,22 +11,45 @@
 
 #include "device_internal.h"
 
+/*
+ * Exactly @n hex digits at @s. Not sscanf()'s %x, which also takes a sign,
+ * a 0x prefix and leading spaces ("00ab:-f:1f.7" was bus 0xfffffff1).
+ */
+static bool hex_digits(const char *s, int n, unsigned int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (unsigned int)((c | 0x20) - 'a' + 10);
+		else
+			return false;
+		*v = *v << 4 | d;
+	}
+	return true;
+}
+
 int iommufd_parse_bdf(const char *in, char *out, size_t len)
 {
 	unsigned int dom = 0, bus, dev, fn;
-	int n = 0;
+	size_t n;
 
 	if (!in)
 		return -EINVAL;
-	if (sscanf(in, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && !in[n] &&
-	    n == 12)
-		;
-	else if (dom = 0, n = 0,
-		 sscanf(in, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 && !in[n] && n == 7)
-		;
-	else
+	n = strlen(in);
+	if (n == 12 && hex_digits(in, 4, &dom) && in[4] == ':')
+		in += 5;
+	else if (n != 7)
 		return -EINVAL;
-	if (dev > 0x1f || fn > 7)
+	if (!hex_digits(in, 2, &bus) || in[2] != ':' || !hex_digits(in + 3, 2, &dev) ||
+	    in[5] != '.' || in[6] < '0' || in[6] > '7')
+		return -EINVAL;
+	fn = (unsigned int)(in[6] - '0');
+	if (dev > 0x1f)
 		return -EINVAL;
 	if (snprintf(out, len, "%04x:%02x:%02x.%u", dom, bus, dev, fn) >= (int)len)
 		return -ERANGE;
