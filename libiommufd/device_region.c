@@ -31,10 +31,15 @@ long iommufd_find_cap(const void *buf, size_t len, size_t offset, size_t min_off
 	const struct vfio_info_cap_header *hdr;
 	size_t hops = 0;
 
-	/* Each hop must move forward past the fixed part, so a chain cannot loop. */
+	/*
+	 * Each hop must move forward past the fixed part, so a chain cannot loop.
+	 * VFIO places every capability at a multiple of 8 (vfio_info_cap_add()
+	 * pads them), so the structs found can be read in place: one at 4 mod 8
+	 * made the sparse-mmap areas misaligned u64 reads.
+	 */
 	while (offset) {
 		if (offset < min_offset || offset > len || len - offset < sizeof(*hdr) ||
-		    offset % 4 || ++hops > len / sizeof(*hdr))
+		    offset % 8 || ++hops > len / sizeof(*hdr))
 			return -EINVAL;
 		hdr = (const void *)((const char *)buf + offset);
 		if (hdr->id == id)
