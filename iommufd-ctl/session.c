@@ -117,9 +117,15 @@ int ctl_parse_size(const char *str, uint64_t *out)
 	unsigned long long v;
 	int shift = 0;
 
+	/*
+	 * A digit first: strtoull() also takes a sign and leading blanks, so
+	 * " -4096" (one shell word) was 2^64 - 4096, not an error.
+	 */
+	if (*str < '0' || *str > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(str, &end, 0);
-	if (errno || end == str || *str == '-')
+	if (errno || end == str)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
@@ -199,7 +205,7 @@ static int pick_ioas(struct ctl_session *s, const char *name, int *idx)
 
 /*
  * Keyword arguments after the positional ones: "at X", "to NAME", "from
- * NAME", and flags. Returns CTL_USAGE on anything else.
+ * NAME", and flags, each at most once. Returns CTL_USAGE on anything else.
  */
 struct stmt_args {
 	const char *at, *to, *from;
@@ -215,6 +221,8 @@ static int keywords(struct ctl_session *s, int argc, char **argv, int first, con
 				    !strcmp(argv[i], "from") ? &a->from : NULL;
 
 		if (!strcmp(argv[i], "ro") && strstr(allowed, "ro")) {
+			if (a->ro)
+				return usage_at(s, "%s: 'ro' twice", argv[0]);
 			a->ro = true;
 			continue;
 		}
@@ -222,6 +230,9 @@ static int keywords(struct ctl_session *s, int argc, char **argv, int first, con
 			return usage_at(s, "%s: unexpected '%s'", argv[0], argv[i]);
 		if (i + 1 >= argc)
 			return usage_at(s, "%s: '%s' needs a value", argv[0], argv[i]);
+		/* "map 4096 at A at B" was silently at B: say which. */
+		if (*slot)
+			return usage_at(s, "%s: '%s' twice", argv[0], argv[i]);
 		*slot = argv[++i];
 	}
 	return CTL_OK;
@@ -391,7 +402,7 @@ static int stmt_copy(struct ctl_session *s, int argc, char **argv)
 {
 	struct stmt_args a;
 	struct sess_map m;
-	uint64_t src;
+	uint64_t src, dst = 0;
 	int r, from, to, i;
 
 	if (argc < 2)
@@ -400,19 +411,21 @@ static int stmt_copy(struct ctl_session *s, int argc, char **argv)
 		return r;
 	if (!a.to)
 		return usage_at(s, "copy: say where to (copy IOVA to NAME)");
-	if (ctl_parse_size(argv[1], &src) || (a.at && ctl_parse_size(a.at, &m.iova)))
-		return usage_at(s, "copy: '%s' is not an IOVA", a.at ? a.at : argv[1]);
+	if (ctl_parse_size(argv[1], &src))
+		return usage_at(s, "copy: '%s' is not an IOVA", argv[1]);
+	if (a.at && ctl_parse_size(a.at, &dst))
+		return usage_at(s, "copy: '%s' is not an IOVA", a.at);
 	if ((r = pick_ioas(s, a.from, &from)) || (r = pick_ioas(s, a.to, &to)))
 		return r;
 	i = find_map(s, from, src);
 	if (i < 0)
 		return fail_at(s, "copy: no mapping of this session starts at IOVA 0x%" PRIx64
 			       " in IOAS %s", src, s->ioas[from].name);
+	/* The source mapping's length and memory, at the IOVA asked for (or any). */
 	m = s->maps[i];
 	m.ioas = to;
 	m.owned = false;
-	if (!a.at)
-		m.iova = 0;
+	m.iova = dst;
 	if (iommufd_ioas_copy(s->ctx, s->ioas[to].id, &m.iova, s->ioas[from].id, src, m.length,
 			      IOMMUFD_MAP_READ | (m.writable ? IOMMUFD_MAP_WRITE : 0) |
 			      (a.at ? IOMMUFD_MAP_FIXED_IOVA : 0)) < 0)
