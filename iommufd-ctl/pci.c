@@ -20,8 +20,14 @@ static void read_link_name(const char *dir, const char *attr, char *buf, size_t 
 	n = readlink(link, target, sizeof(target) - 1);
 	buf[0] = '\0';
 	if (n > 0) {
+		/* The last component; sysfs links have a '/', but a bare name is a name. */
+		const char *slash;
+
 		target[n] = '\0';
-		snprintf(buf, len, "%s", strrchr(target, '/') + 1);
+		slash = strrchr(target, '/');
+		/* A name cut short would be another name: none rather. */
+		if (snprintf(buf, len, "%s", slash ? slash + 1 : target) >= (int)len)
+			buf[0] = '\0';
 	}
 }
 
