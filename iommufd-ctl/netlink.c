@@ -169,6 +169,22 @@ static void finish(struct use *u)
 	}
 }
 
+/*
+ * nl_addr2str() trusts the family: an AF_INET6 address from a 4-byte
+ * attribute was read as 16 bytes. Only whole addresses are printed.
+ */
+static const char *addr_str(struct nl_addr *a, char *buf, size_t len)
+{
+	int family = a ? nl_addr_get_family(a) : AF_UNSPEC;
+	unsigned int want = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+
+	if (want && nl_addr_get_len(a) != want) {
+		snprintf(buf, len, "(a malformed address)");
+		return buf;
+	}
+	return nl_addr2str(a, buf, len);
+}
+
 static void addr_use(struct nl_object *obj, void *arg)
 {
 	struct rtnl_addr *a = (struct rtnl_addr *)obj;
@@ -178,16 +194,20 @@ static void addr_use(struct nl_object *obj, void *arg)
 	if (rtnl_addr_get_ifindex(a) != u->ifindex || rtnl_addr_get_scope(a) == RT_SCOPE_LINK ||
 	    counted_only(u, KIND_ADDRESS))
 		return;
-	reason(u, "address %s", nl_addr2str(rtnl_addr_get_local(a), buf, sizeof(buf)));
+	reason(u, "address %s", addr_str(rtnl_addr_get_local(a), buf, sizeof(buf)));
 }
 
-/* Destinations that come with any link and say nothing about use. */
+/*
+ * Destinations that come with any link and say nothing about use. The
+ * address is as long as the RTA_DST attribute was, whatever the family
+ * says: two bytes are looked at only where there are two.
+ */
 static bool incidental(struct nl_addr *dst)
 {
 	const uint8_t *b = dst ? nl_addr_get_binary_addr(dst) : NULL;
 	unsigned int plen = dst ? nl_addr_get_prefixlen(dst) : 0;
 
-	if (!b || !plen)
+	if (!b || !plen || nl_addr_get_len(dst) < 2)
 		return false;
 	if (nl_addr_get_family(dst) == AF_INET6)
 		return (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;	/* fe80::/10, ff00::/8 */
@@ -209,7 +229,7 @@ static void nh_use(struct rtnl_nexthop *nh, void *arg)
 
 	if (rtnl_route_nh_get_ifindex(nh) != rc->u->ifindex || counted_only(rc->u, KIND_ROUTE))
 		return;
-	nl_addr2str(rtnl_route_get_dst(rc->route), buf, sizeof(buf));
+	addr_str(rtnl_route_get_dst(rc->route), buf, sizeof(buf));
 	if (table == RT_TABLE_MAIN)
 		reason(rc->u, "route %s", buf);
 	else
