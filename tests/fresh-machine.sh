@@ -27,11 +27,12 @@
 # nothing. The minimal root is cached only as mmdebstrap's pristine tarball,
 # under $CACHE_DIR/fresh; each run extracts it into a new directory.
 #
-# Cost, measured on 2 cores shared with other builds: mmdebstrap 1.5 min when
-# its tarball is not cached, extracting and cloning under a minute, ./setup.sh
-# 6 min (installing about 400 packages is most of it), make check 6.5 min;
-# each guest kernel not in the cache adds 4 min (2 idle cores) to 15 min (busy
-# ones). Prints how long each command took, TAP, and
+# Cost, measured on 2 cores shared with other builds: mmdebstrap 1.5-2.5 min
+# when its tarball is not cached, extracting and cloning under a minute,
+# ./setup.sh 6-8 min (installing about 400 packages is most of it), make check
+# 6-11 min, removing the root 2 min; each guest kernel not in the cache
+# adds 4 min (2 idle cores) to 15 min (busy ones). Prints how long each
+# command took, TAP, and
 # "fresh-machine: N passed, N failed, 0 skipped" (one per command). Any
 # non-zero exit, or a "command not found" in their output, fails.
 set -euo pipefail
@@ -104,6 +105,7 @@ cleanup() {
 	if [ $keep = 1 ]; then
 		say "kept the root: $root"
 	elif [ $left = 0 ]; then
+		say "removing $root (a minute or two: the kernel source is in it)"
 		rm -rf --one-file-system "$root"
 	fi
 }
