@@ -63,7 +63,10 @@ $(eval $(call fuzzer,compat,,$(FUZZ_COMPAT_A),))
 $(eval $(call fuzzer,session,iommufd-ctl/show.c iommufd-ctl/progress.c iommufd-ctl/edu.c,,\
 	$(FUZZ_CTL_LIBS)))
 
+# Not again in the SANITIZE=1 build, whose make check skips them (fuzz/check.sh).
+ifeq ($(SANITIZE),)
 PROGS += $(FUZZERS)
+endif
 endif
 
 # A short run of each over its corpus, in make check (fuzz/check.sh).
