@@ -204,10 +204,17 @@ IOMMUFD_API int iommufd_ioas_unmap_all(struct iommufd_ctx *ctx, uint32_t ioas_id
 	 * with length UINT64_MAX as "everything", top page included.
 	 */
 	r = ioas_unmap_raw(ctx, ioas_id, 0, UINT64_MAX, &done);
+	/*
+	 * An IOAS with nothing mapped answers 0 (iopt_unmap_all()), so ENOENT
+	 * means the kernel did not find the IOAS: taken for "nothing mapped",
+	 * it would report success and forget mappings that are still there.
+	 */
 	if (r == -ENOENT && !iommufd_ioas_exists(ctx, ioas_id))
 		return iommufd_fail(ctx, r, "no IOAS with ID %u", ioas_id);
 	if (r == -ENOENT)
-		r = 0;	/* nothing was mapped */
+		return iommufd_fail(ctx, r, "IOAS %u: the kernel did not find the IOAS to unmap "
+				    "(it exists now: destroyed and made again meanwhile?); nothing "
+				    "was unmapped", ioas_id);
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_IOAS_UNMAP (all)");
 	iommufd_record_drop(ctx, ioas_id);
