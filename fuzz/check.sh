@@ -87,8 +87,13 @@ for name in "${names[@]}"; do
 	fi
 	fail=$((fail + 1))
 	unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-	echo "fuzz: $name: FAILED (exit $rc); the end of its log:"
-	grep -avE '^#[0-9]+|^(INFO|MS|base64): ' "$log" | tail -40 | sed 's/^/    /'
+	echo "fuzz: $name: FAILED (exit $rc); the report:"
+	# From the first report line: the error and its stacks, not the shadow map.
+	awk '/ERROR: |runtime error: |^fuzz: .*:[0-9]+: |deadly signal|Timeout|out-of-memory/ { on = 1 }
+	     on && /^Shadow bytes|^MS: / { exit }
+	     on && n++ < 40' "$log" > "$log.report"
+	grep -aq '^SUMMARY' "$log.report" || grep -a '^SUMMARY' "$log" | tail -1 >> "$log.report"
+	sed 's/^/    /' "$log.report"
 	if [ -n "$unit" ]; then
 		echo "fuzz: $name: reproducer: $unit"
 		echo "fuzz: $name: run it again: FUZZ_VERBOSE=1 $bin $unit"
