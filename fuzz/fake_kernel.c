@@ -837,6 +837,13 @@ out:
 
 /* ---- set-up --------------------------------------------------------------------- */
 
+void fake_kernel_no_faults(void)
+{
+	pthread_mutex_lock(&k.lock);
+	k.o.faults.n = 0;
+	pthread_mutex_unlock(&k.lock);
+}
+
 static struct inst *inst_of(int fd)
 {
 	return fake_fd_priv(fd, iommufd_ioctl);

@@ -143,6 +143,8 @@ struct fake_kernel_opts {
 	bool dirty_capable;	/* the IOMMU has dirty tracking */
 };
 void fake_kernel_reset(const struct fake_kernel_opts *opts);
+/* From now on no ioctl fails but as the model says (for a check after the run). */
+void fake_kernel_no_faults(void);
 /*
  * A new fake /dev/iommu fd (each open its own objects, as in the kernel),
  * and a fake VFIO cdev, not bound yet. -1 with errno when out of them.

@@ -10,7 +10,9 @@
  * mappings is, IOAS by IOAS, exactly what the kernel has mapped (no
  * mapping lost, kept twice or left behind by a failed statement), every
  * IOAS the session names exists, a statement returns CTL_OK, CTL_FAILED
- * or CTL_USAGE, and map and copy put the mapping where "at" said.
+ * or CTL_USAGE, and map and copy put the mapping where "at" said. At the
+ * end, what exec would hand its program (ctl_session_export()) is adopted
+ * by iommufd_handoff_from_env() as the same IOASes by the same names.
  *
  * Attaching devices needs sysfs and a vfio-pci device, which the fake
  * world has not (and sysfs is hidden, so that no real device of the
@@ -27,6 +29,7 @@
 
 #include "../iommufd-ctl/cmd_session.c"
 #include "../iommufd-ctl/session.c"
+#include "../libiommufd/internal.h"
 #include "fuzz.h"
 
 /* ---- what the harness stands in for (main.c) ------------------------------- */
@@ -144,6 +147,50 @@ static void check(struct ctl_session *s, int r, const char *what)
 
 /* ---- running the input ------------------------------------------------------- */
 
+/*
+ * What exec hands its program (ctl_session_export()) is what a libiommufd
+ * program adopts (iommufd_handoff_from_env()): every IOAS by its name and
+ * ID, the current one, the same iommufd.
+ */
+static void check_handoff(struct ctl_session *s)
+{
+	static const char *const vars[] = { "IOMMUFD_FD", "IOMMUFD_IOAS_ID", "IOMMUFD_IOAS",
+					    "IOMMUFD_DEVICES", "IOMMUFD_DEVICE_IDS",
+					    "IOMMUFD_DEVICE_IOAS" };
+	char *envp[7], buf[6][4096];
+	struct iommufd_handoff *h;
+	int n = 0, r;
+
+	if (!s->ctx)
+		return;
+	fake_kernel_no_faults();	/* the launcher's work is done: no more kernel failures */
+	r = ctl_session_export(s);
+	fuzz_assert(r == 0, "export: %d", r);
+	for (size_t i = 0; i < 6; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (!v)
+			continue;
+		snprintf(buf[n], sizeof(buf[n]), "%s=%s", vars[i], v);
+		envp[n] = buf[n];
+		n++;
+	}
+	envp[n] = NULL;
+	IOMMUFD_OPTS(iommufd_handoff_opts, opts, .envp = envp);
+	r = iommufd_handoff_from_env(&opts, &h);
+	fuzz_assert(r == 0, "exec's hand-off is refused: %s", iommufd_last_error());
+	fuzz_assert(iommufd_ctx_fd(iommufd_handoff_ctx(h)) == iommufd_ctx_fd(s->ctx), "iommufd");
+	fuzz_assert(iommufd_handoff_ioas(h, NULL) == (s->nr_ioas ? s->ioas[s->current].id : 0),
+		    "current IOAS %u", iommufd_handoff_ioas(h, NULL));
+	for (int i = 0; i < s->nr_ioas; i++)
+		fuzz_assert(iommufd_handoff_ioas(h, s->ioas[i].name) == s->ioas[i].id,
+			    "IOAS %s: %u, not %u", s->ioas[i].name,
+			    iommufd_handoff_ioas(h, s->ioas[i].name), s->ioas[i].id);
+	/* The fd stays the session's: the hand-off's context only borrows it here. */
+	iommufd_handoff_ctx(h)->own_fd = false;
+	iommufd_handoff_free(h);
+}
+
 static void run_lines(struct ctl_session *s, char *text)
 {
 	char *words[MAX_WORDS], where[32];
@@ -213,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_words(s, text + 6);
 	else
 		run_lines(s, text);
+	check_handoff(s);
 	ctl_session_free(s);
 
 	sigaction(SIGINT, &old_int, NULL);
