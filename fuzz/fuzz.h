@@ -141,6 +141,7 @@ struct fake_kernel_opts {
 	struct fz replies;
 	struct fz faults;
 	bool dirty_capable;	/* the IOMMU has dirty tracking */
+	bool spare_unmap_all;	/* IOMMU_IOAS_UNMAP of everything never fails */
 };
 void fake_kernel_reset(const struct fake_kernel_opts *opts);
 /* From now on no ioctl fails but as the model says (for a check after the run). */

@@ -169,6 +169,7 @@ static int do_ioctl(int fd, unsigned long req, void *arg)
 
 static void check_result(int r, const char *what)
 {
+	fprintf(stderr, "fuzz_compat: %s: %d\n", what, r);	/* FUZZ_VERBOSE=1 shows these */
 	fuzz_assert(r >= -4095, "%s returned %d", what, r);
 }
 
@@ -403,7 +404,9 @@ static void container_call(struct fz *in)
 		break;
 	}
 	}
-	check_result(r, "container ioctl");
+	check_result(r, req == VFIO_IOMMU_MAP_DMA ? "MAP_DMA" : req == VFIO_IOMMU_UNMAP_DMA ?
+			"UNMAP_DMA" : req == VFIO_IOMMU_DIRTY_PAGES ? "DIRTY_PAGES" :
+			req == VFIO_IOMMU_GET_INFO ? "GET_INFO" : "container ioctl");
 	if (a.p)
 		arg_done(&a, "container ioctl");
 }
@@ -538,8 +541,12 @@ static void run(struct fz *in)
 			device_call(in);
 			break;
 		case 6:
-			if (nr_fds)
-				do_close(fz_u8(in) % nr_fds);
+			if (nr_fds) {
+				int i = fz_u8(in) % nr_fds;
+
+				fprintf(stderr, "fuzz_compat: close %d\n", fds[i]);
+				do_close(i);
+			}
 			break;
 		case 7:
 			/* A dup the shim sees (dup()), or one it does not (an fd by socket). */
@@ -556,8 +563,13 @@ static void run(struct fz *in)
 	}
 }
 
+static bool known_run;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const char *known = getenv("FUZZ_KNOWN");
+
+	known_run = known && !strcmp(known, "run");
 	fuzz_quiet();
 	/* Read once, before the first container: emulate; a small type1 limit. */
 	setenv("IOMMUFD_COMPAT", "force", 1);
@@ -578,6 +590,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ko.replies = fz_split(&in, fz_u8(&in) * 8);
 	ko.faults = fz_split(&in, fz_u8(&in) % 16);
 	ko.dirty_capable = fz_bool(&in);
+	/*
+	 * Known bug, reported (fuzz/known-bugs): when the last group leaves,
+	 * compat_container_unmap_all() forgets the container's mappings even
+	 * if IOMMU_IOAS_UNMAP failed, and the shim's list and the IOAS part.
+	 * Until it is fixed unmap-all is spared the injected failures, unless
+	 * FUZZ_KNOWN=run (regression input: corpus/compat/regress-unmap-all-fails).
+	 */
+	ko.spare_unmap_all = !known_run;
 	fake_reset();
 	fake_kernel_reset(&ko);
 	fake_hooks.open = opens;
