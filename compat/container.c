@@ -608,9 +608,16 @@ static void free_dma(struct range_node *n, void *unused)
 /* Forget every mapping: the last group left, so type1 let go of its domain. */
 void compat_container_unmap_all(struct compat_container *c)
 {
-	/* After a fork the other process may still be using them. */
-	if (!c->file.shared)
-		iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
+	/*
+	 * After a fork the other process may still be using them. A kernel
+	 * that refuses keeps the mappings, and so does type1's list of them:
+	 * the two never part.
+	 */
+	if (!c->file.shared && iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL) < 0) {
+		compat_trace("  unmapping everything from IOAS %u failed: %s", c->ioas_id,
+			     iommufd_last_error());
+		return;
+	}
 	range_index_clear(&c->dmas, free_dma, NULL);
 }
 
@@ -681,6 +688,7 @@ static void container_release(struct compat_file *f)
 
 	compat_container_unmap_all(c);
 	/* Closing the iommufd destroys the IOAS, unless another process holds it. */
+	range_index_clear(&c->dmas, free_dma, NULL);
 	iommufd_ctx_unref(c->ctx);
 	iommufd_ctx_unref(c->parent_ctx);
 	free(c->ranges);

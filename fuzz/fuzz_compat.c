@@ -563,13 +563,8 @@ static void run(struct fz *in)
 	}
 }
 
-static bool known_run;
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *known = getenv("FUZZ_KNOWN");
-
-	known_run = known && !strcmp(known, "run");
 	fuzz_quiet();
 	/* Read once, before the first container: emulate; a small type1 limit. */
 	setenv("IOMMUFD_COMPAT", "force", 1);
@@ -590,14 +585,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ko.replies = fz_split(&in, fz_u8(&in) * 8);
 	ko.faults = fz_split(&in, fz_u8(&in) % 16);
 	ko.dirty_capable = fz_bool(&in);
-	/*
-	 * Known bug, reported (fuzz/known-bugs): when the last group leaves,
-	 * compat_container_unmap_all() forgets the container's mappings even
-	 * if IOMMU_IOAS_UNMAP failed, and the shim's list and the IOAS part.
-	 * Until it is fixed unmap-all is spared the injected failures, unless
-	 * FUZZ_KNOWN=run (regression input: corpus/compat/regress-unmap-all-fails).
-	 */
-	ko.spare_unmap_all = !known_run;
+	/* Unmap-all meets injected failures too (corpus/compat/regress-unmap-all-fails). */
+	ko.spare_unmap_all = false;
 	fake_reset();
 	fake_kernel_reset(&ko);
 	fake_hooks.open = opens;
