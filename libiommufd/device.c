@@ -272,6 +272,9 @@ IOMMUFD_API int iommufd_device_attach_auto(struct iommufd_device *dev, uint32_t 
 	pthread_mutex_lock(&dev->lock);
 	for (size_t i = 0; i < nr; i++) {
 		r = attach_locked(dev, tries[i]);
+		/* ENOENT: destroyed behind the library's back; do not try it again. */
+		if (r == -ENOENT)
+			iommufd_ctx_forget_auto_hwpt(ctx, tries[i]);
 		/* EINVAL: that domain does not fit this device; try the next. */
 		if (r != -EINVAL && r != -ENOENT)
 			goto out;

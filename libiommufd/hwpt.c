@@ -164,3 +164,14 @@ int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_
 	pthread_mutex_unlock(&ctx->lock);
 	return r;
 }
+
+void iommufd_ctx_forget_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id)
+{
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < ctx->nr_auto_hwpts; i++)
+		if (ctx->auto_hwpts[i].hwpt_id == hwpt_id) {
+			ctx->auto_hwpts[i] = ctx->auto_hwpts[--ctx->nr_auto_hwpts];
+			break;
+		}
+	pthread_mutex_unlock(&ctx->lock);
+}

@@ -201,5 +201,10 @@ void iommufd_record_remove_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
 /* Remember an auto-domain HWPT (hwpt.c). */
 int iommufd_ctx_add_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id, uint32_t ioas_id,
 			      uint32_t flags);
+/*
+ * Forget one (destroyed, or gone): iommufd reuses IDs, and a stale entry
+ * would have iommufd_device_attach_auto() attach to whatever has the ID now.
+ */
+void iommufd_ctx_forget_auto_hwpt(struct iommufd_ctx *ctx, uint32_t hwpt_id);
 
 #endif

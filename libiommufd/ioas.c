@@ -26,8 +26,9 @@ IOMMUFD_API int iommufd_destroy(struct iommufd_ctx *ctx, uint32_t id)
 		return iommufd_fail(ctx, r, "no object with ID %u", id);
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_DESTROY");
-	/* IDs are reused: forget what an IOAS of this ID had mapped. */
+	/* IDs are reused: forget what an IOAS of this ID had mapped, or a HWPT was. */
 	iommufd_record_drop(ctx, id);
+	iommufd_ctx_forget_auto_hwpt(ctx, id);
 	return 0;
 }
 
