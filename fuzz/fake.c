@@ -24,13 +24,18 @@ FILE *fuzz_stderr;
 
 void fuzz_quiet(void)
 {
+	FILE *out, *err;
+
 	/* A stream of our own on fd 2 for fuzz_assert(); stdio's go to /dev/null. */
 	if (!fuzz_stderr)
 		fuzz_stderr = fdopen(dup(2), "w");
+	/* Opened either way, so that a reproducer sees the same fd numbers verbose. */
+	out = fopen("/dev/null", "w");
+	err = fopen("/dev/null", "w");
 	if (getenv("FUZZ_VERBOSE"))
 		return;
-	stdout = fopen("/dev/null", "w");
-	stderr = fopen("/dev/null", "w");
+	stdout = out;
+	stderr = err;
 }
 
 #define MAX_FAKE_FDS 128
@@ -297,6 +302,19 @@ size_t fake_fd_count(void)
 		n += fds[i].used;
 	pthread_mutex_unlock(&fds_lock);
 	return n;
+}
+
+void fake_fd_describe(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	pthread_mutex_lock(&fds_lock);
+	for (int i = 0; i < MAX_FAKE_FDS && off < len; i++)
+		if (fds[i].used)
+			off += (size_t)snprintf(buf + off, len - off, "%s%d (%s)", off ? ", " : "",
+						fds[i].fd, fds[i].link);
+	pthread_mutex_unlock(&fds_lock);
 }
 
 int open(const char *path, int flags, ...)

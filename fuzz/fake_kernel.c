@@ -522,11 +522,7 @@ static int iommufd_ioctl(void *priv, int fd, unsigned long req, void *arg)
 		r = -ENOTTY;
 		goto out;
 	}
-	/* A harness may spare unmap-all the injected failures (a known bug's workaround). */
-	if (!(k.o.spare_unmap_all && req == IOMMU_IOAS_UNMAP &&
-	      !((struct iommu_ioas_unmap *)arg)->iova &&
-	      ((struct iommu_ioas_unmap *)arg)->length == UINT64_MAX) &&
-	    (r = fault()) < 0)
+	if ((r = fault()) < 0)
 		goto out;
 	switch (req) {
 	case IOMMU_DESTROY: {

@@ -111,6 +111,8 @@ int fake_fd_move(int fd, int to);
 /* Close every fake fd still open (end of one input); how many are open. */
 void fake_fd_close_all(void);
 size_t fake_fd_count(void);
+/* "FD (what it is), ..." of the fake fds open, for messages. */
+void fake_fd_describe(char *buf, size_t len);
 
 /*
  * Per-input hooks, all optional: a made-up readlink() target ("" for
@@ -141,7 +143,6 @@ struct fake_kernel_opts {
 	struct fz replies;
 	struct fz faults;
 	bool dirty_capable;	/* the IOMMU has dirty tracking */
-	bool spare_unmap_all;	/* IOMMU_IOAS_UNMAP of everything never fails */
 };
 void fake_kernel_reset(const struct fake_kernel_opts *opts);
 /* From now on no ioctl fails but as the model says (for a check after the run). */
