@@ -50,6 +50,8 @@ struct compat_file_ops {
 	void (*release)(struct compat_file *f);
 	/* Optional: take the file's own locks before fork(), let go after. */
 	void (*atfork)(struct compat_file *f, enum compat_fork_phase phase);
+	/* Optional: whether @fd is one the shim keeps on the same file for itself. */
+	bool (*internal_fd)(const struct compat_file *f, int fd);
 };
 
 struct compat_file {

@@ -244,7 +244,9 @@ struct compat_file *compat_fd_lookup(int fd, int *err)
 		return f;
 	pthread_mutex_lock(&files_lock);
 	LIST_FOREACH(it, &files, link) {
-		if (it->ino == st.st_ino && it->dev == st.st_dev) {
+		/* The shim's own fd on the same file (a device's bound cdev) is not the program's. */
+		if (it->ino == st.st_ino && it->dev == st.st_dev &&
+		    !(it->ops->internal_fd && it->ops->internal_fd(it, fd))) {
 			f = file_get_unless_zero(it);
 			break;
 		}

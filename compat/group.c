@@ -504,8 +504,17 @@ static void device_release(struct compat_file *f)
 	free(d);
 }
 
+/* The group's bound cdev, which the device fds handed out are duplicates of. */
+static bool device_internal_fd(const struct compat_file *f, int fd)
+{
+	const struct compat_device *d = (const struct compat_device *)f;
+
+	return iommufd_device_fd(d->dev) == fd;
+}
+
 const struct compat_file_ops compat_device_ops = {
 	.name = "device",
 	.ioctl = device_ioctl,
 	.release = device_release,
+	.internal_fd = device_internal_fd,
 };

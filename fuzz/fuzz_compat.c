@@ -134,13 +134,10 @@ static void add_fd(int fd)
 	close(fd);
 }
 
-static bool known_run;
-
 /*
- * One of the program's fds, or one it never got: stdin, stdout, a closed
- * one. Any fd number would do as well (a program may ioctl every fd, as
- * isatty() does), but the shim's own fds among them meet a known bug
- * (fuzz/known-bugs), so only with FUZZ_KNOWN=run.
+ * One of the program's fds, or any small fd number (a program may ioctl
+ * every fd, the shim's own among them: corpus/compat/regress-internal-fd-
+ * adopted), or a closed one.
  */
 static int pick_fd(struct fz *in)
 {
@@ -148,9 +145,7 @@ static int pick_fd(struct fz *in)
 
 	if (nr_fds && b < 0xf8)
 		return fds[b % nr_fds];
-	if (known_run)
-		return b & 7;
-	return (b & 3) == 3 ? 1000 : b & 1;
+	return (b & 8) ? 1000 : b & 7;
 }
 
 /* close() as the shim's: forget the emulated file, then close the fd. */
@@ -575,9 +570,6 @@ static void run(struct fz *in)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *known = getenv("FUZZ_KNOWN");
-
-	known_run = known && !strcmp(known, "run");
 	fuzz_quiet();
 	/* Read once, before the first container: emulate; a small type1 limit. */
 	setenv("IOMMUFD_COMPAT", "force", 1);
