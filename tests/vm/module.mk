@@ -31,3 +31,23 @@ VM_TESTS += $(O)/tests/vm/test_device
 $(eval $(call program,tests/vm/handoff_child,tests/vm/handoff_child.c tests/vm/edu.c,))
 $(eval $(call program,tests/vm/test_handoff,tests/vm/test_handoff.c tests/vm/edu.c $(VM_HARNESS),))
 VM_TESTS += $(O)/tests/vm/test_handoff
+
+# Failure injection (fail_nth.h): every call that enters the kernel, with each
+# kernel and userspace failure point failed in turn. The interposer replaces
+# malloc & co. in the program, so it is exported (-rdynamic); memcheck would
+# replace them again, and each sweep runs the calls thousands of times.
+FAIL_NTH := tests/vm/fail_nth.c tests/vm/fail_nth_interpose.c
+FAIL_NTH_LIBS := -rdynamic -ldl
+$(O)/tests/vm/test_fail_nth.o: ALL_CFLAGS += $(MOCK_CFLAGS)
+$(eval $(call async_program,tests/vm/test_fail_nth,tests/vm/test_fail_nth.c tests/vm/mock.c \
+	$(FAIL_NTH) $(VM_HARNESS),$(FAIL_NTH_LIBS)))
+VM_TESTS_NOIOMMU += $(O)/tests/vm/test_fail_nth
+VM_MEMCHECK_SKIP += $(O)/tests/vm/test_fail_nth
+# The device and compat-shim sweeps boot a guest of their own (fail_nth.sh says why).
+$(eval $(call program,tests/vm/test_fail_nth_edu,tests/vm/test_fail_nth_edu.c tests/vm/edu.c \
+	$(FAIL_NTH) $(VM_HARNESS),$(FAIL_NTH_LIBS)))
+$(eval $(call program,tests/vm/test_fail_nth_compat,tests/vm/test_fail_nth_compat.c tests/vm/edu.c \
+	$(FAIL_NTH) $(VM_HARNESS),$(FAIL_NTH_LIBS)))
+$(O)/tests/vm/test_fail_nth_compat: $(O)/libiommufd-compat.so
+COMPAT_CHECKS += tests/vm/fail_nth.sh
+
