@@ -29,3 +29,8 @@ $(REAL_DIR)/static_pie: tests/compat/real/static_pie.c
 PROGS += $(REAL_DIR)/threads $(REAL_DIR)/threads-asan $(REAL_DIR)/dlopen_libs \
 	$(REAL_DIR)/static_pie
 COMPAT_CHECKS += tests/compat/real-programs.sh
+
+# The differential storm: a fixed random MAP_DMA/UNMAP_DMA sequence whose
+# transcript differential.sh compares (built by compat/module.mk's rule).
+$(O)/tests/compat/legacy_storm: tests/compat/legacy.h
+PROGS += $(O)/tests/compat/legacy_storm
