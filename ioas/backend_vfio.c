@@ -57,7 +57,8 @@ static int type1_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges, s
 {
 	struct vfio_iommu_type1_info *info = NULL, *tmp;
 	struct vfio_iommu_type1_info_cap_iova_range *cap = NULL;
-	uint32_t argsz = sizeof(*info);
+	uint32_t argsz = sizeof(*info), len;
+	long off;
 	int r;
 
 	for (int tries = 0; tries < 3; tries++) {
@@ -78,18 +79,23 @@ static int type1_ranges(struct ioas *ioas, struct iommufd_iova_range **ranges, s
 			break;
 		argsz = info->argsz;
 	}
-	if (info->flags & VFIO_IOMMU_INFO_CAPS) {
-		for (uint32_t off = info->cap_offset; off && off + sizeof(*cap) <= info->argsz;) {
-			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+	/* The reply as far as it is in the buffer: a grown argsz may not be. */
+	len = info->argsz < argsz ? info->argsz : argsz;
+	off = info->flags & VFIO_IOMMU_INFO_CAPS ?
+		      iommufd_find_cap(info, len, info->cap_offset, sizeof(*info),
+				       VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) : 0;
+	if (off > 0) {
+		size_t room = len - (size_t)off;	/* find_cap kept off inside len */
 
-			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-				cap = (void *)h;
-				break;
-			}
-			if (h->next <= off)
-				break;
-			off = h->next;
-		}
+		cap = (void *)((char *)info + off);
+		if (room < sizeof(*cap) ||
+		    (room - sizeof(*cap)) / sizeof(cap->iova_ranges[0]) < cap->nr_iovas)
+			off = -EINVAL;
+	}
+	if (off < 0) {
+		free(info);
+		return iommufd_fail(NULL, -EINVAL, "VFIO_IOMMU_GET_INFO: a malformed capability "
+				    "chain, or an IOVA-range capability longer than the reply");
 	}
 	*nr = cap ? cap->nr_iovas : 1;
 	*ranges = calloc(*nr, sizeof(**ranges));

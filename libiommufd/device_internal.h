@@ -35,13 +35,5 @@ int iommufd_parse_bdf(const char *in, char *out, size_t len);
 int iommufd_cdev_path_at(const char *sysfs_root, const char *dev_root, const char *bdf,
 			 char *buf, size_t len);
 
-/*
- * Walk a VFIO capability chain in @buf (@len bytes) starting at @offset:
- * return the offset of the first capability with @id, 0 when there is none,
- * or -EINVAL for a chain that points outside the buffer, goes backwards
- * into the fixed header, loops, or is not 8-byte aligned as VFIO places
- * capabilities.
- */
-long iommufd_find_cap(const void *buf, size_t len, size_t offset, size_t min_offset, uint16_t id);
 
 #endif

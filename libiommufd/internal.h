@@ -130,6 +130,15 @@ static inline int xioctl(int fd, unsigned long req, void *arg)
 	return r < 0 ? -errno : r;
 }
 
+/*
+ * Walk a VFIO capability chain in @buf (@len bytes) starting at @offset:
+ * return the offset of the first capability with @id, 0 when there is none,
+ * or -EINVAL for a chain that points outside the buffer, goes backwards
+ * into the fixed header, loops, or is not 8-byte aligned as VFIO places
+ * capabilities.
+ */
+long iommufd_find_cap(const void *buf, size_t len, size_t offset, size_t min_offset, uint16_t id);
+
 /* Explain a failed IOAS map in kernel-independent words (error_explain.c). */
 int iommufd_explain_map(struct iommufd_ctx *ctx, int err, uint32_t ioas_id, uint64_t vaddr,
 			uint64_t length, uint64_t iova, unsigned int flags, const char *what);
