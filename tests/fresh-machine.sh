@@ -30,9 +30,9 @@
 # Cost, measured on 2 cores shared with other builds: mmdebstrap 1.5-2.5 min
 # when its tarball is not cached, extracting and cloning under a minute,
 # ./setup.sh 6-8 min (installing about 400 packages is most of it), make check
-# 6-11 min, removing the root 2 min; each guest kernel not in the cache
-# adds 4 min (2 idle cores) to 15 min (busy ones). Prints how long each
-# command took, TAP, and
+# 6-13 min (it grows with the tests), removing the root 2 min; each guest
+# kernel not in the cache adds 4 min (2 idle cores) to 15 min (busy ones).
+# Prints how long each command took, TAP, and
 # "fresh-machine: N passed, N failed, 0 skipped" (one per command). Any
 # non-zero exit, or a "command not found" in their output, fails.
 set -euo pipefail
@@ -186,10 +186,11 @@ run() {
 		passed=$((passed + 1))
 	else
 		echo "not ok $n - $name ($secs s): $why"
-		# What failed, with its diagnostics; else how the command ended.
+		# What failed, with its diagnostics (TAP puts them after the line,
+		# the VM harness before it); else how the command ended.
 		if [ $verbose = 0 ]; then
 			if grep -aq '^not ok' "$log"; then
-				grep -a -A 8 '^not ok' "$log" | head -n 60
+				grep -a -B 10 -A 6 '^not ok' "$log" | head -n 80
 			else
 				tail -n 30 "$log"
 			fi | sed 's/^/#   /'
