@@ -50,6 +50,23 @@ static int test_cmd(struct iommufd_ctx *ctx, struct iommu_test_cmd *cmd)
 }
 
 /* How many pins every page of [p, p+len) has: 0..3, or -1 if they differ. */
+/* Set the 2 MiB huge page pool to @n pages: how many it then holds. */
+static long set_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w+");
+	long got = -1;
+
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", n);
+	fflush(f);
+	rewind(f);
+	if (fscanf(f, "%ld", &got) != 1)
+		got = -1;
+	fclose(f);
+	return got;
+}
+
 static int pins(struct iommufd_ctx *ctx, const void *p, uint64_t len)
 {
 	for (int refs = 0; refs < 4; refs++) {
@@ -1228,9 +1245,22 @@ TEST(ioas_module)
 	m.dma_flags = IOAS_DMA_MEMFD;
 	SWEEP(.name = "ioas_dma_alloc (memfd)", .self = &m, .call = call_dma_alloc,
 	      .teardown = td_dma, .state = st_mod);
+	/*
+	 * Each huge-page path on its own, with the pool set: with pages free and
+	 * IOAS_DMA_FALLBACK, an injected failure would rightly end in small pages.
+	 */
+	set_hugepages(0);
 	m.dma_flags = IOAS_DMA_HUGE_2M | IOAS_DMA_FALLBACK;
 	SWEEP(.name = "ioas_dma_alloc (huge, fallback)", .self = &m, .call = call_dma_alloc,
 	      .teardown = td_dma, .state = st_mod);
+	if (set_hugepages(2) == 2) {
+		m.dma_flags = IOAS_DMA_HUGE_2M;
+		SWEEP(.name = "ioas_dma_alloc (huge)", .self = &m, .call = call_dma_alloc,
+		      .teardown = td_dma, .state = st_mod);
+	} else {
+		printf("# no 2 MiB huge pages to reserve: ioas_dma_alloc (huge) not swept\n");
+	}
+	set_hugepages(0);
 	m.dma_flags = 0;
 	SWEEP(.name = "ioas_dma_free", .self = &m, .setup = call_dma_alloc, .call = call_dma_free,
 	      .teardown = td_dma, .state = st_mod, .known = known_dma_free, .nested = true);
