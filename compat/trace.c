@@ -34,16 +34,20 @@ bool compat_tracing(void)
 
 void compat_trace(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n;
 
 	if (!compat_tracing())
 		return;
-	flockfile(out);
-	fprintf(out, "iommufd-compat[%d]: ", (int)getpid());
+	n = snprintf(line, sizeof(line), "iommufd-compat[%d]: ", (int)getpid());
 	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
-	fputc('\n', out);
-	funlockfile(out);
-	fflush(out);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write(): a line other threads' output cannot split. */
+	if (write(fileno(out), line, n) < 0)
+		return;
 }
