@@ -249,8 +249,7 @@ int req_execute(struct iommufd_async *a, struct iommufd_async_sqe *s)
 	case OP_DMA_FREE:
 		if (!s->buf)
 			return iommufd_set_last_error(-EINVAL, "async DMA free: the buffer is NULL");
-		ioas_dma_free(s->ioas, s->buf);
-		return 0;
+		return ioas_dma_free(s->ioas, s->buf) ? -errno : 0;
 	default:
 		return -EINVAL;
 	}

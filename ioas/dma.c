@@ -147,11 +147,21 @@ out_release:
 
 IOMMUFD_API struct ioas_dma_buf *ioas_dma_free(struct ioas *ioas, struct ioas_dma_buf *buf)
 {
+	int r;
+
 	if (!buf)
 		return NULL;
-	/* Unmap from the IOMMU before the pages go back: the device may still DMA. */
-	if (ioas)
-		ioas_unmap(ioas, buf->iova);
+	/*
+	 * Unmap from the IOMMU before the pages go back: the device may still DMA.
+	 * If the kernel keeps the mapping, the pages stay too.
+	 */
+	if (ioas) {
+		r = ioas_unmap(ioas, buf->iova);
+		if (r < 0) {
+			errno = -r;
+			return buf;
+		}
+	}
 	munmap(buf->vaddr, buf->mapped);
 	if (buf->fd >= 0)
 		close(buf->fd);

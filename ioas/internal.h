@@ -8,7 +8,10 @@
 
 /* Take a reference on the mapping of exactly [vaddr, vaddr + length): 0 and *iova, or -ENOENT. */
 int ioas_tracker_ref(struct ioas_tracker *t, const void *vaddr, uint64_t length, uint64_t *iova);
-/* Drop one: 0 if references remain, 1 if it was the last (entry gone, *m what it was). */
+/*
+ * Drop one: 0 if references remain; 1 for the last, which stays tracked (with
+ * *m) until the caller has unmapped it and removes it.
+ */
 int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mapping *m);
 /* Does [vaddr, vaddr + length) overlap a mapped buffer? 0 or -EEXIST explained. */
 int ioas_tracker_check_buffer(struct ioas_tracker *t, const void *vaddr, uint64_t length);

@@ -398,12 +398,10 @@ IOMMUFD_API int ioas_unmap(struct ioas *ioas, uint64_t iova)
 	pthread_mutex_lock(&ioas->map_lock);
 	r = ioas_tracker_unref(ioas->tracker, iova, &m);
 	if (r == 1) {
+		/* Forgotten only once the kernel has unmapped it: a failure loses nothing. */
 		r = ioas->backend->unmap(ioas, &m);
-		if (r < 0) {
-			/* Still mapped: keep it recorded. */
-			m.refs = 1;
-			ioas_tracker_add(ioas->tracker, &m);
-		} else {
+		if (r >= 0) {
+			ioas_tracker_remove(ioas->tracker, iova, NULL);
 			ioas->backend->unplace(ioas, &m);
 		}
 	} else if (r == -ENOENT) {

@@ -349,11 +349,10 @@ int ioas_tracker_unref(struct ioas_tracker *t, uint64_t iova, struct ioas_mappin
 	e = at_iova(t, iova);
 	if (e) {
 		*m = to_mapping(e);
-		if (--e->refs) {
+		if (e->refs > 1) {
+			e->refs--;
 			r = 0;
 		} else {
-			unlink_locked(t, e);
-			free(e);
 			r = 1;
 		}
 	}

@@ -160,8 +160,20 @@ bool iommufd_find_reserved_gap(const struct iommufd_iova_range *ranges, size_t n
  * that EEXIST can name the one a map hit. Best effort: a mapping made with a
  * raw ioctl on the fd is not known.
  */
-void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
-			uint64_t length, uint64_t vaddr);
+/*
+ * A map takes its entry before it enters the kernel, so that no mapping is
+ * ever made that the record lacks: -ENOMEM, and the map must not be made.
+ * Then iommufd_record_add() (the map succeeded) or iommufd_record_cancel().
+ * *entry is NULL when nothing is recorded; both take NULL.
+ */
+struct iommufd_record_entry;
+int iommufd_record_prepare(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			   struct iommufd_record_entry **entry);
+void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			struct iommufd_record_entry *entry, uint64_t iova, uint64_t length,
+			uint64_t vaddr);
+void iommufd_record_cancel(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			   struct iommufd_record_entry *entry);
 /* For in-tree users that track mappings themselves: skip the record's cost. */
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx);
 /* Forget the mappings inside [iova, last], which the kernel unmapped. */

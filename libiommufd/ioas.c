@@ -55,6 +55,16 @@ static uint32_t map_flags_to_uapi(unsigned int flags)
 
 #define MAP_FLAGS_ALL (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE | IOMMUFD_MAP_FIXED_IOVA)
 
+/* The record's entry, before the kernel makes a mapping the record must know. */
+static int record_prepare(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			  struct iommufd_record_entry **entry)
+{
+	if (iommufd_record_prepare(ctx, ioas_id, entry) < 0)
+		return iommufd_fail(ctx, -ENOMEM, "IOAS %u: out of memory (for the record of the "
+				    "mapping, which names it in later errors)", ioas_id);
+	return 0;
+}
+
 IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void *vaddr,
 				 uint64_t length, uint64_t *iova, unsigned int flags)
 {
@@ -65,6 +75,7 @@ IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void
 		.user_va = (uintptr_t)vaddr,
 		.length = length,
 	};
+	struct iommufd_record_entry *entry;
 	int r;
 
 	check_ctx(ctx);
@@ -74,13 +85,18 @@ IOMMUFD_API int iommufd_ioas_map(struct iommufd_ctx *ctx, uint32_t ioas_id, void
 				    flags & ~MAP_FLAGS_ALL);
 	if (flags & IOMMUFD_MAP_FIXED_IOVA)
 		cmd.iova = *iova;
-	r = xioctl(ctx->fd, IOMMU_IOAS_MAP, &cmd);
+	r = record_prepare(ctx, ioas_id, &entry);
 	if (r < 0)
+		return r;
+	r = xioctl(ctx->fd, IOMMU_IOAS_MAP, &cmd);
+	if (r < 0) {
+		iommufd_record_cancel(ctx, ioas_id, entry);
 		return iommufd_explain_map(ctx, r, ioas_id, (uintptr_t)vaddr, length,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *iova : 0, flags,
 					   "map");
+	}
 	*iova = cmd.iova;
-	iommufd_record_add(ctx, ioas_id, cmd.iova, length, (uintptr_t)vaddr);
+	iommufd_record_add(ctx, ioas_id, entry, cmd.iova, length, (uintptr_t)vaddr);
 	return 0;
 }
 
@@ -108,6 +124,7 @@ IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id,
 		.start = offset,
 		.length = length,
 	};
+	struct iommufd_record_entry *entry;
 	int r;
 
 	check_ctx(ctx);
@@ -122,7 +139,12 @@ IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id,
 				    flags & ~MAP_FLAGS_ALL);
 	if (flags & IOMMUFD_MAP_FIXED_IOVA)
 		cmd.iova = *iova;
+	r = record_prepare(ctx, ioas_id, &entry);
+	if (r < 0)
+		return r;
 	r = xioctl(ctx->fd, IOMMUFD_UAPI_IOAS_MAP_FILE, &cmd);
+	if (r < 0)
+		iommufd_record_cancel(ctx, ioas_id, entry);
 	if (r == -ENOTTY)
 		return iommufd_fail(ctx, -EOPNOTSUPP, "IOMMU_IOAS_MAP_FILE needs Linux 6.13 or later");
 	if (r < 0)
@@ -130,7 +152,7 @@ IOMMUFD_API int iommufd_ioas_map_file(struct iommufd_ctx *ctx, uint32_t ioas_id,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *iova : 0, flags,
 					   "map file");
 	*iova = cmd.iova;
-	iommufd_record_add(ctx, ioas_id, cmd.iova, length, 0);
+	iommufd_record_add(ctx, ioas_id, entry, cmd.iova, length, 0);
 	return 0;
 }
 
@@ -236,6 +258,7 @@ IOMMUFD_API int iommufd_ioas_copy(struct iommufd_ctx *ctx, uint32_t dst_ioas_id,
 		.length = length,
 		.src_iova = src_iova,
 	};
+	struct iommufd_record_entry *entry;
 	int r;
 
 	check_ctx(ctx);
@@ -245,7 +268,12 @@ IOMMUFD_API int iommufd_ioas_copy(struct iommufd_ctx *ctx, uint32_t dst_ioas_id,
 				    flags & ~MAP_FLAGS_ALL);
 	if (flags & IOMMUFD_MAP_FIXED_IOVA)
 		cmd.dst_iova = *dst_iova;
+	r = record_prepare(ctx, dst_ioas_id, &entry);
+	if (r < 0)
+		return r;
 	r = xioctl(ctx->fd, IOMMU_IOAS_COPY, &cmd);
+	if (r < 0)
+		iommufd_record_cancel(ctx, dst_ioas_id, entry);
 	if (r == -ENOENT)
 		return iommufd_fail(ctx, r,
 				    "copy: IOAS %u has no mapping covering all of 0x%llx-0x%llx "
@@ -257,7 +285,7 @@ IOMMUFD_API int iommufd_ioas_copy(struct iommufd_ctx *ctx, uint32_t dst_ioas_id,
 					   flags & IOMMUFD_MAP_FIXED_IOVA ? *dst_iova : 0, flags,
 					   "copy");
 	*dst_iova = cmd.dst_iova;
-	iommufd_record_add(ctx, dst_ioas_id, cmd.dst_iova, length, 0);
+	iommufd_record_add(ctx, dst_ioas_id, entry, cmd.dst_iova, length, 0);
 	return 0;
 }
 

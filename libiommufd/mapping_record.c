@@ -17,7 +17,7 @@
 #include "internal.h"
 #include "range_index.h"
 
-struct mapping {
+struct iommufd_record_entry {
 	struct range_node node;		/* [iova, last] */
 	uint64_t vaddr;
 };
@@ -47,10 +47,17 @@ static struct ioas_record *find_ioas(struct iommufd_ctx *ctx, uint32_t ioas_id, 
 	return &tmp[ctx->nr_records++];
 }
 
+/* With ctx->lock held: drop @rec if nothing is left in it. */
+static void put_ioas(struct iommufd_ctx *ctx, struct ioas_record *rec)
+{
+	if (!rec->owners && !range_index_count(&rec->mappings))
+		*rec = ctx->records[--ctx->nr_records];
+}
+
 static void free_mapping(struct range_node *n, void *data)
 {
 	(void)data;
-	free(range_entry(n, struct mapping, node));
+	free(range_entry(n, struct iommufd_record_entry, node));
 }
 
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx)
@@ -87,8 +94,8 @@ void iommufd_record_remove_owner(struct iommufd_ctx *ctx, uint32_t ioas_id,
 			break;
 		}
 	}
-	if (rec && !rec->owners && !range_index_count(&rec->mappings))
-		*rec = ctx->records[--ctx->nr_records];
+	if (rec)
+		put_ioas(ctx, rec);
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -108,29 +115,66 @@ static bool owners_find(struct ioas_record *rec, uint64_t iova, uint64_t last,
 	return found;
 }
 
-void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iova,
-			uint64_t length, uint64_t vaddr)
+int iommufd_record_prepare(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			   struct iommufd_record_entry **entry)
 {
-	struct iommufd_record_hit hit;
-	struct ioas_record *rec;
-	struct mapping *m;
+	struct iommufd_record_entry *m;
+	bool ok;
 
+	*entry = NULL;
 	if (ctx->no_record)
-		return;
+		return 0;
 	m = malloc(sizeof(*m));
 	if (!m)
-		return;		/* the record only improves explanations */
+		return -ENOMEM;
+	pthread_mutex_lock(&ctx->lock);
+	ok = find_ioas(ctx, ioas_id, true);
+	pthread_mutex_unlock(&ctx->lock);
+	if (!ok) {
+		free(m);
+		return -ENOMEM;
+	}
+	*entry = m;
+	return 0;
+}
+
+void iommufd_record_cancel(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			   struct iommufd_record_entry *entry)
+{
+	struct ioas_record *rec;
+
+	if (!entry)
+		return;
+	free(entry);
+	pthread_mutex_lock(&ctx->lock);
+	rec = find_ioas(ctx, ioas_id, false);
+	if (rec)
+		put_ioas(ctx, rec);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void iommufd_record_add(struct iommufd_ctx *ctx, uint32_t ioas_id,
+			struct iommufd_record_entry *entry, uint64_t iova, uint64_t length,
+			uint64_t vaddr)
+{
+	struct iommufd_record_entry *m = entry;
+	struct iommufd_record_hit hit;
+	struct ioas_record *rec;
+
+	if (!m)
+		return;
 	m->node.start = iova;
 	m->node.last = iova + length - 1;
 	m->vaddr = vaddr;
 	pthread_mutex_lock(&ctx->lock);
+	/* Prepared, so there unless a failed map on another thread dropped it. */
 	rec = find_ioas(ctx, ioas_id, true);
 	/* An owner that holds all of it recorded it before mapping it. */
 	if (rec && owners_find(rec, iova, m->node.last, &hit) && hit.iova <= iova &&
 	    hit.last >= m->node.last)
 		rec = NULL;
 	if (!rec || range_index_insert(&rec->mappings, &m->node, NULL) < 0)
-		free(m);	/* no memory, an owner's, or made by someone else */
+		free(m);	/* an owner's, made by someone else, or no memory */
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -197,7 +241,7 @@ bool iommufd_record_find(struct iommufd_ctx *ctx, uint32_t ioas_id, uint64_t iov
 	if (n && (!found || n->start < hit.iova)) {
 		hit.iova = n->start;
 		hit.last = n->last;
-		hit.vaddr = range_entry(n, struct mapping, node)->vaddr;
+		hit.vaddr = range_entry(n, struct iommufd_record_entry, node)->vaddr;
 		found = true;
 	}
 	pthread_mutex_unlock(&ctx->lock);

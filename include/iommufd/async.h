@@ -126,7 +126,7 @@ IOMMUFD_API void iommufd_async_prep_copy(struct iommufd_async_sqe *sqe, struct i
 IOMMUFD_API void iommufd_async_prep_dma_alloc(struct iommufd_async_sqe *sqe, struct ioas *ioas,
 					      uint64_t size, const struct ioas_dma_opts *opts,
 					      struct ioas_dma_buf **buf);
-/* ioas_dma_free(). */
+/* ioas_dma_free(); a failed unmap completes with its errno and frees nothing. */
 IOMMUFD_API void iommufd_async_prep_dma_free(struct iommufd_async_sqe *sqe, struct ioas *ioas,
 					     struct ioas_dma_buf *buf);
 /* The completion's user_data. */

@@ -612,9 +612,12 @@ IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct io
  * @ioas: the ioas it was mapped in (NULL: release only).
  * @buf: the buffer, or NULL.
  *
- * Unmaps first: the device may still DMA until then.
+ * Unmaps first: the device may still DMA until then. When the unmap fails,
+ * nothing is released: the device could still reach the memory.
  *
- * Return: NULL.
+ * Return: NULL; or @buf, still mapped and allocated, when the unmap failed
+ * (errno and iommufd_last_error() say why): call again, or ioas_free() the
+ * IOAS and then ioas_dma_free(NULL, @buf).
  */
 IOMMUFD_API struct ioas_dma_buf *ioas_dma_free(struct ioas *ioas, struct ioas_dma_buf *buf);
 

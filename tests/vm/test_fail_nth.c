@@ -199,41 +199,6 @@ static int env_open(struct env *e)
  * Problems found by these sweeps, reported and not fixed yet (see
  * Documentation/testing.md): each is matched narrowly, counted and shown.
  */
-static const struct fn_known known_record[] = {
-	{ (const char *const[]){ "record of IOAS", "heap blocks", NULL }, "record of",
-	  "a map succeeds when iommufd_record_add() cannot allocate its entry: the record "
-	  "then lacks the mapping and a later EEXIST names the wrong one "
-	  "(libiommufd/mapping_record.c)" },
-	{ NULL },
-};
-
-#define UNMAP_READD_WHY                                                                  \
-	"ioas_unmap() takes the mapping out of the tracker before the kernel unmaps it and " \
-	"puts it back when the kernel fails: if that allocation fails too, the mapping "   \
-	"stays mapped and pinned with its IOVA allocated but is no longer tracked, and the " \
-	"kernel's errno is explained as \"out of memory\" (ioas/ioas.c)"
-#define KNOWN_UNMAP_READD                                                                \
-	{ (const char *const[]){ "tracked:", "tracker:", "heap blocks", "pins", "in domain", \
-				 "buffer at", "allocator:", "VmPin", NULL }, "tracker:",           \
-	  UNMAP_READD_WHY },                                                               \
-	{ (const char *const[]){ "allocator:", "VmPin", NULL }, "allocator:", UNMAP_READD_WHY }, \
-	{ (const char *const[]){ "no mapping starts at IOVA", "is in no mapped buffer", NULL }, \
-	  NULL, UNMAP_READD_WHY }
-
-static const struct fn_known known_unmap[] = {
-	KNOWN_UNMAP_READD,
-	{ NULL },
-};
-
-static const struct fn_known known_dma_free[] = {
-	{ (const char *const[]){ "tracked:", "in domain", "pins:", "tracker:", "allocator:",
-				 "heap blocks", "VmPin", NULL }, "tracked:",
-	  "ioas_dma_free() releases the memory when its ioas_unmap() fails: the IOMMU mapping, "
-	  "its pins, the tracker entry and the IOVA stay behind (ioas/dma.c)" },
-	KNOWN_UNMAP_READD,
-	{ NULL },
-};
-
 static const struct fn_known known_async_new[] = {
 	{ (const char *const[]){ "fds:", "heap blocks", "threads:", "mode:", NULL },
 	  "mode: synchronous",
@@ -424,26 +389,21 @@ TEST(ioas_calls)
 	SWEEP(.name = "iommufd_ioas_alloc", .self = &c, .call = call_alloc,
 	      .teardown = td_destroy, .state = st_ids);
 	SWEEP(.name = "iommufd_ioas_map (fixed IOVA)", .self = &c, .call = call_map_fixed,
-	      .teardown = td_unmap, .state = st_core,
-	      .known = known_record, .nested = true);
+	      .teardown = td_unmap, .state = st_core, .nested = true);
 	SWEEP(.name = "iommufd_ioas_map (kernel's IOVA)", .self = &c, .call = call_map_any,
-	      .teardown = td_unmap, .state = st_core,
-	      .known = known_record);
+	      .teardown = td_unmap, .state = st_core);
 	SWEEP(.name = "iommufd_ioas_unmap", .self = &c, .setup = setup_mapped,
 	      .call = call_unmap, .teardown = td_unmap, .state = st_core, .nested = true);
 	SWEEP(.name = "iommufd_ioas_copy (fixed IOVA)", .self = &c, .setup = setup_mapped,
-	      .call = call_copy_fixed, .teardown = td_copy, .state = st_core,
-	      .known = known_record, .nested = true);
+	      .call = call_copy_fixed, .teardown = td_copy, .state = st_core, .nested = true);
 	SWEEP(.name = "iommufd_ioas_copy (kernel's IOVA)", .self = &c, .setup = setup_mapped,
-	      .call = call_copy_any, .teardown = td_copy, .state = st_core,
-	      .known = known_record);
+	      .call = call_copy_any, .teardown = td_copy, .state = st_core);
 	/* Two domains to fill and unwind. */
 	c.ioas = e.d;
 	c.hwpt = e.mdd[0].hwpt_id;
 	c.hwpt2 = e.mdd[1].hwpt_id;
 	SWEEP(.name = "iommufd_ioas_map (two domains)", .self = &c, .call = call_map_fixed,
-	      .teardown = td_unmap, .state = st_core,
-	      .known = known_record, .nested = true);
+	      .teardown = td_unmap, .state = st_core, .nested = true);
 	SWEEP(.name = "iommufd_ioas_unmap (two domains)", .self = &c, .setup = setup_mapped,
 	      .call = call_unmap, .teardown = td_unmap, .state = st_core);
 	/* IOAS f: nothing else mapped there (unmap_all takes everything). */
@@ -974,37 +934,13 @@ struct mod {
 	struct ioas_dma_buf *dma;
 	unsigned int dma_flags;
 	void *vaddr;
-	uint64_t stale;			/* IOVA of a buffer ioas_dma_free() was given */
 };
 
-/*
- * Take back what a known problem left (known_unmap, known_dma_free): a
- * mapping at @iova that the kernel holds and the tracker lost, with its
- * IOVA still allocated; or one the tracker still has.
- */
-static void repair(struct ioas *io, uint64_t iova, uint64_t len)
+/* Unmap what the call mapped at @iova, with every reference it took. */
+static void unmap_all_refs(struct ioas *io, uint64_t iova)
 {
-	struct ioas_mapping map;
-
-	if (!iova)
-		return;
-	if (!ioas_tracker_find_iova(ioas_get_tracker(io), iova, &map)) {
-		while (!ioas_unmap(io, iova))
-			;
-		return;
-	}
-	if (iommufd_ioas_unmap(ioas_get_ctx(io), ioas_id(io), iova, len, NULL))
-		return;
-	if (len <= 32 * PAGE)
-		ioas_iova_free_fast(ioas_get_allocator(io), iova, len);
-	else
-		ioas_iova_free(ioas_get_allocator(io), iova);
-}
-
-static void repair_dma_free(struct ioas *io, uint64_t *stale)
-{
-	repair(io, *stale, 16 * PAGE);
-	*stale = 0;
+	while (!ioas_unmap(io, iova))
+		;
 }
 
 static int tracker_line(const struct ioas_mapping *m, void *data)
@@ -1079,7 +1015,7 @@ static void td_ioas_unmap(void *p)
 	struct mod *m = p;
 
 	if (m->done)
-		repair(m->io, m->iova, LEN);
+		unmap_all_refs(m->io, m->iova);
 	m->done = false;
 }
 
@@ -1143,16 +1079,14 @@ static void td_dma(void *p)
 	struct mod *m = p;
 
 	m->dma = ioas_dma_free(m->io, m->dma);
-	repair_dma_free(m->io, &m->stale);
 }
 
 static int call_dma_free(void *p)
 {
 	struct mod *m = p;
 
-	m->stale = m->dma ? m->dma->iova : 0;
 	m->dma = ioas_dma_free(m->io, m->dma);
-	return 0;
+	return m->dma ? -errno : 0;
 }
 
 static int call_refresh(void *p)
@@ -1236,10 +1170,10 @@ TEST(ioas_module)
 	      .call = call_ioas_map_again, .teardown = td_ioas_unmap, .state = st_mod);
 	SWEEP(.name = "ioas_unmap", .self = &m, .setup = setup_ioas_mapped,
 	      .call = call_ioas_unmap, .teardown = td_ioas_unmap, .state = st_mod,
-	      .known = known_unmap, .nested = true);
+	      .nested = true);
 	SWEEP(.name = "ioas_unmap_vaddr", .self = &m, .setup = setup_ioas_mapped,
 	      .call = call_ioas_unmap_vaddr, .teardown = td_ioas_unmap, .state = st_mod,
-	      .known = known_unmap, .nested = true);
+	      .nested = true);
 	SWEEP(.name = "ioas_dma_alloc", .self = &m, .call = call_dma_alloc, .teardown = td_dma,
 	      .state = st_mod, .nested = true);
 	m.dma_flags = IOAS_DMA_MEMFD;
@@ -1263,7 +1197,7 @@ TEST(ioas_module)
 	set_hugepages(0);
 	m.dma_flags = 0;
 	SWEEP(.name = "ioas_dma_free", .self = &m, .setup = call_dma_alloc, .call = call_dma_free,
-	      .teardown = td_dma, .state = st_mod, .known = known_dma_free, .nested = true);
+	      .teardown = td_dma, .state = st_mod, .nested = true);
 	SWEEP(.name = "ioas_refresh_ranges", .self = &m, .call = call_refresh,
 	      .teardown = td_none, .state = st_mod);
 	SWEEP(.name = "ioas_new", .self = &m, .call = call_ioas_new, .teardown = td_ioas_new,
@@ -1295,7 +1229,6 @@ struct as {
 	uint64_t iova;
 	struct ioas_dma_buf *dma;
 	bool mapped;
-	uint64_t stale;
 };
 
 static const char *as_explain(void *p)
@@ -1371,10 +1304,9 @@ static void td_as(void *p)
 	struct as *s = p;
 
 	if (s->mapped)
-		repair(s->m.io, s->iova, LEN);
+		unmap_all_refs(s->m.io, s->iova);
 	s->mapped = false;
 	s->dma = ioas_dma_free(s->m.io, s->dma);
-	repair_dma_free(s->m.io, &s->stale);
 }
 
 static int setup_as_mapped(void *p)
@@ -1483,7 +1415,6 @@ static int call_as_dma_free(void *p)
 	struct as *s = p;
 	int r;
 
-	s->stale = s->dma->iova;
 	r = as_run(s, prep_dma_free);
 
 	if (!r)
@@ -1542,18 +1473,18 @@ static void sweep_requests(struct as *s, const char *mode)
 	      .state = st_as, .explain = as_explain, .thread = as_thread, .nested = true);
 	SWEEP(.name = NAME("unmap"), .self = s, .setup = setup_as_mapped, .call = call_as_unmap,
 	      .teardown = td_as, .state = st_as, .explain = as_explain, .thread = as_thread,
-	      .known = known_unmap, .nested = true);
+	      .nested = true);
 	SWEEP(.name = NAME("unmap_vaddr"), .self = s, .setup = setup_as_mapped,
 	      .call = call_as_unmap_vaddr, .teardown = td_as, .state = st_as,
-	      .explain = as_explain, .thread = as_thread, .known = known_unmap);
+	      .explain = as_explain, .thread = as_thread);
 	SWEEP(.name = NAME("copy"), .self = s, .setup = setup_as_mapped, .call = call_as_copy,
 	      .teardown = td_as_copy, .state = st_as_copy, .explain = as_explain,
-	      .thread = as_thread, .known = known_record);
+	      .thread = as_thread);
 	SWEEP(.name = NAME("dma_alloc"), .self = s, .call = call_as_dma_alloc, .teardown = td_as,
 	      .state = st_as, .explain = as_explain, .thread = as_thread);
 	SWEEP(.name = NAME("dma_free"), .self = s, .setup = setup_as_dma,
 	      .call = call_as_dma_free, .teardown = td_as, .state = st_as, .explain = as_explain,
-	      .thread = as_thread, .known = known_dma_free, .nested = true);
+	      .thread = as_thread, .nested = true);
 #undef NAME
 }
 
