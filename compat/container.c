@@ -737,6 +737,7 @@ int compat_open_container(int flags)
 
 out_free:
 	compat_trace("open(/dev/vfio/vfio) failed: %s", iommufd_last_error());
+	free(c->ranges);
 	iommufd_ctx_unref(c->ctx);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

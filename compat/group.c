@@ -111,7 +111,8 @@ out_unclaim:
 }
 
 /* The driver a PCI device is bound to, or "". */
-static void driver_of(const char *bdf, char *buf, size_t len)
+/* The name of @bdf's driver, "" for none: 0, or -errno when sysfs cannot say. */
+static int driver_of(const char *bdf, char *buf, size_t len)
 {
 	char link[128], target[PATH_MAX];
 	ssize_t n;
@@ -119,23 +120,33 @@ static void driver_of(const char *bdf, char *buf, size_t len)
 	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/driver", bdf);
 	n = readlink(link, target, sizeof(target) - 1);
 	buf[0] = '\0';
+	if (n < 0 && errno != ENOENT) {
+		int r = -errno;
+
+		compat_trace("  the driver of %s: readlink(%s) failed: %s", bdf, link, strerror(-r));
+		return r;
+	}
 	if (n > 0) {
 		target[n] = '\0';
 		snprintf(buf, len, "%s", strrchr(target, '/') + 1);
 	}
+	return 0;
 }
 
-/* VFIO's viability: every device on vfio-pci, on no driver, or a bridge's. */
-static bool group_viable(struct compat_group *g)
+/* VFIO's viability: every device on vfio-pci, on no driver, or a bridge's. 1, 0 or -errno. */
+static int group_viable(struct compat_group *g)
 {
 	char drv[64];
+	int r;
 
 	for (int i = 0; i < g->nr_devices; i++) {
-		driver_of(g->names[i], drv, sizeof(drv));
+		r = driver_of(g->names[i], drv, sizeof(drv));
+		if (r < 0)
+			return r;
 		if (drv[0] && strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport"))
-			return false;
+			return 0;
 	}
-	return true;
+	return 1;
 }
 
 /*
@@ -151,7 +162,9 @@ int compat_group_bind(struct compat_group *g)
 	int r;
 
 	for (int i = 0; i < g->nr_devices; i++) {
-		driver_of(g->names[i], drv, sizeof(drv));
+		r = driver_of(g->names[i], drv, sizeof(drv));
+		if (r < 0)
+			return r;
 		if (g->devs[i] || strcmp(drv, "vfio-pci"))
 			continue;
 		r = iommufd_device_open(c->ctx, g->names[i], &g->devs[i]);
@@ -204,9 +217,10 @@ static int group_set_container(struct compat_group *g, int cfd)
 		compat_file_put(f);
 		return -EBADFD;
 	}
-	if (!group_viable(g)) {
+	r = group_viable(g);
+	if (r <= 0) {
 		compat_file_put(f);
-		return -EPERM;
+		return r ? r : -EPERM;
 	}
 	/* The group keeps the reference: a container lives while a group is set. */
 	r = compat_container_add_group((struct compat_container *)f, g);
@@ -367,7 +381,10 @@ static int group_ioctl(struct compat_file *f, int fd, unsigned long req, void *a
 	case VFIO_GROUP_GET_STATUS:
 		if (st->argsz < offsetofend_(struct vfio_group_status, flags))
 			return -EINVAL;
-		st->flags = (group_viable(g) ? VFIO_GROUP_FLAGS_VIABLE : 0) |
+		r = group_viable(g);
+		if (r < 0)
+			return r;
+		st->flags = (r ? VFIO_GROUP_FLAGS_VIABLE : 0) |
 			    (g->container ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
 		return 0;
 	case VFIO_GROUP_SET_CONTAINER:
