@@ -76,13 +76,22 @@ static void explain_no_uring(char *buf, size_t len, int err)
 		snprintf(buf, len, "synchronous: io_uring_setup failed: %s", strerror(-err));
 }
 
+/* 0, -EOPNOTSUPP (no IORING_OP_MSG_RING), or -ENOMEM (the probe could not be made). */
 static int check_msg_ring(struct io_uring *ring)
 {
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
 	bool ok = p && io_uring_opcode_supported(p, IORING_OP_MSG_RING);
 
+	if (!p)
+		return -ENOMEM;		/* MSG_RING (5.18) came long after the probe (5.6) */
 	io_uring_free_probe(p);
 	return ok ? 0 : -EOPNOTSUPP;
+}
+
+/* Does io_uring_setup()'s @err mean this system offers no io_uring at all? */
+static bool no_uring_here(int err)
+{
+	return err == -ENOSYS || err == -EPERM || err == -EACCES || err == -EOPNOTSUPP;
 }
 
 /* Choose the mode: the caller's ring, a ring of our own, or synchronous. */
@@ -92,7 +101,11 @@ static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned 
 	int r;
 
 	if (ring) {
-		if (check_msg_ring(ring))
+		r = check_msg_ring(ring);
+		if (r == -ENOMEM)
+			return iommufd_set_last_error(r, "async: out of memory probing the ring's "
+						      "opcodes");
+		if (r)
 			return iommufd_set_last_error(-EOPNOTSUPP,
 				"async: this kernel has no IORING_OP_MSG_RING (5.18+), so workers "
 				"cannot post to the caller's ring; pass no ring for the "
@@ -107,15 +120,20 @@ static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned 
 		return 0;
 	}
 	r = io_uring_queue_init(64, &a->own_ring, 0);
-	if (r == 0 && check_msg_ring(&a->own_ring) == 0) {
-		a->has_own_ring = true;
-		a->ring = &a->own_ring;
-		return 0;
-	}
 	if (r == 0) {
+		r = check_msg_ring(&a->own_ring);
+		if (r == 0) {
+			a->has_own_ring = true;
+			a->ring = &a->own_ring;
+			return 0;
+		}
 		io_uring_queue_exit(&a->own_ring);
-		r = -EOPNOTSUPP;
 	}
+	/* Synchronous only where there is no io_uring to have, not when it ran out of memory. */
+	if (!no_uring_here(r))
+		return iommufd_set_last_error(r, "async: cannot make its io_uring: %s (pass "
+					      "IOMMUFD_ASYNC_SYNC for the synchronous mode)",
+					      strerror(-r));
 	a->sync = true;
 	explain_no_uring(a->description, sizeof(a->description), r);
 	return 0;
@@ -149,7 +167,8 @@ static int start_workers(struct iommufd_async *a)
 {
 	a->workers = calloc(a->nr_workers, sizeof(*a->workers));
 	if (!a->workers)
-		return -ENOMEM;
+		return iommufd_set_last_error(-ENOMEM, "async: out of memory for %u workers",
+					      a->nr_workers);
 	for (unsigned int i = 0; i < a->nr_workers; i++) {
 		struct worker *w = &a->workers[i];
 		int r;
@@ -182,7 +201,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 		return r;
 	a = calloc(1, sizeof(*a));
 	if (!a)
-		return -ENOMEM;
+		return iommufd_set_last_error(-ENOMEM, "async: out of memory for the context");
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->explain_lock, NULL);
 	pthread_cond_init(&a->work_cond, NULL);
@@ -203,7 +222,8 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 		goto err;
 	a->slots = calloc(a->queue_depth, sizeof(*a->slots));
 	if (!a->slots) {
-		r = -ENOMEM;
+		r = iommufd_set_last_error(-ENOMEM, "async: out of memory for %u requests",
+					   a->queue_depth);
 		goto err;
 	}
 	for (unsigned int i = 0; i < a->queue_depth; i++)

@@ -71,7 +71,8 @@ struct iommufd_async_opts {
  *        ring of the layer's own, read with iommufd_async_wait_cqe().
  *
  * With @ring NULL and io_uring unavailable (a kernel without it, or
- * kernel.io_uring_disabled set), or with IOMMUFD_ASYNC_SYNC, or with
+ * kernel.io_uring_disabled set; not a ring that could not be made for
+ * lack of memory, which is returned), or with IOMMUFD_ASYNC_SYNC, or with
  * IOMMUFD_ASYNC=sync in the environment, requests run synchronously in
  * iommufd_async_submit() and complete through iommufd_async_wait_cqe():
  * the same program works either way, iommufd_async_describe() says which

@@ -199,18 +199,6 @@ static int env_open(struct env *e)
  * Problems found by these sweeps, reported and not fixed yet (see
  * Documentation/testing.md): each is matched narrowly, counted and shown.
  */
-static const struct fn_known known_async_new[] = {
-	{ (const char *const[]){ "fds:", "heap blocks", "threads:", "mode:", NULL },
-	  "mode: synchronous",
-	  "iommufd_async_new() falls back to synchronous mode on any io_uring_queue_init() "
-	  "failure, ENOMEM too, and on a failed probe allocation, which it reports as no "
-	  "IORING_OP_MSG_RING (async/async.c)" },
-	{ (const char *const[]){ "and no explanation", NULL }, NULL,
-	  "iommufd_async_new() returns -ENOMEM with no explanation when calloc() fails "
-	  "(async/async.c)" },
-	{ NULL },
-};
-
 /* ---- the IOAS calls ---- */
 
 struct core {
@@ -1540,7 +1528,7 @@ TEST(async_requests)
 	s.opts = (struct iommufd_async_opts){ .sz = sizeof(s.opts), .queue_depth = 4,
 					      .workers = 1 };
 	SWEEP(.name = "iommufd_async_new", .self = &s, .call = call_as_new, .teardown = td_as_new,
-	      .state = st_as_new, .explain = as_new_explain, .known = known_async_new);
+	      .state = st_as_new, .explain = as_new_explain);
 
 	/* Synchronous: every request runs in submit. */
 	s.opts.flags = IOMMUFD_ASYNC_SYNC;
