@@ -19,8 +19,7 @@
 #include <iommufd/iommufd.h>
 
 #include "../libiommufd/range_index.h"
-
-#define offsetofend_(TYPE, MEMBER) (offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
+#include "../libiommufd/shared.h"
 
 /* type1's default dma_entry_limit (vfio_iommu_type1.c). */
 #define COMPAT_DMA_LIMIT 65535

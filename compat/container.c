@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libiommufd/internal.h"
 #include "../libiommufd/range_index.h"
 #include "compat.h"
 
@@ -132,7 +131,7 @@ static int add_cap(uint8_t **buf, size_t *len, const void *cap, size_t size)
 static int compat_vfio_iommu_get_info(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_info info = { 0 };
-	size_t minsz = offsetofend_(struct vfio_iommu_type1_info, iova_pgsizes);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
 	struct vfio_iommu_type1_info_cap_migration mig = {
 		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, .version = 1 },
 		.pgsize_bitmap = MIN_PGSIZE(c),
@@ -301,7 +300,7 @@ static int map_pages(struct compat_container *c, uint64_t vaddr, uint64_t size, 
 static int compat_vfio_map_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_map map;
-	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_map, size);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE | VFIO_DMA_MAP_FLAG_VADDR;
 	bool set_vaddr;
 	unsigned int prot = 0;
@@ -481,7 +480,7 @@ static int compat_vfio_unmap_dma(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = { 0 };
-	size_t minsz = offsetofend_(struct vfio_iommu_type1_dma_unmap, size);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_VADDR |
 			VFIO_DMA_UNMAP_FLAG_ALL;
 	int r;
@@ -516,7 +515,7 @@ static int compat_vfio_dirty_pages(struct compat_container *c, void *arg)
 {
 	struct vfio_iommu_type1_dirty_bitmap db;
 	struct vfio_iommu_type1_dirty_bitmap_get range;
-	size_t minsz = offsetofend_(struct vfio_iommu_type1_dirty_bitmap, flags);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
 	uint32_t mask = VFIO_IOMMU_DIRTY_PAGES_FLAG_START | VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	uint64_t pgsize = MIN_PGSIZE(c), last;

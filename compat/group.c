@@ -379,7 +379,7 @@ static int group_ioctl(struct compat_file *f, int fd, unsigned long req, void *a
 
 	switch (req) {
 	case VFIO_GROUP_GET_STATUS:
-		if (st->argsz < offsetofend_(struct vfio_group_status, flags))
+		if (st->argsz < offsetofend(struct vfio_group_status, flags))
 			return -EINVAL;
 		r = group_viable(g);
 		if (r < 0)
@@ -435,7 +435,7 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
 	int r;
 
-	if (hr->argsz < offsetofend_(struct vfio_pci_hot_reset, count) || hr->flags)
+	if (hr->argsz < offsetofend(struct vfio_pci_hot_reset, count) || hr->flags)
 		return -EINVAL;
 	/* A zero-length array is for cdev-opened devices; this one came from a group. */
 	if (!hr->count)

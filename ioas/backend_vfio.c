@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
 
 #include "internal.h"
 

@@ -3,8 +3,11 @@
 #ifndef IOAS_INTERNAL_H
 #define IOAS_INTERNAL_H
 
-#include "../libiommufd/internal.h"
+#include <pthread.h>
+
 #include <iommufd/ioas.h>
+
+#include "../libiommufd/shared.h"
 
 /* Take a reference on the mapping of exactly [vaddr, vaddr + length): 0 and *iova, or -ENOENT. */
 int ioas_tracker_ref(struct ioas_tracker *t, const void *vaddr, uint64_t length, uint64_t *iova);

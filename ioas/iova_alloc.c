@@ -7,9 +7,10 @@
  * per-CPU magazines. One mutex guards it all.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 
-#include "../libiommufd/internal.h"
+#include "../libiommufd/shared.h"
 #include "iova_tree.h"
 #include <iommufd/ioas.h>
 

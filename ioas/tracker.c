@@ -8,6 +8,7 @@
  * the read side of a rwlock and run in parallel.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "internal.h"
