@@ -4,13 +4,22 @@
  *
  *   iommufd-ctl run [FILE]                    statements from FILE or stdin
  *   iommufd-ctl attach BDF... [map ...]... [--hold]   one command: set up, report
- *   iommufd-ctl exec STATEMENTS... -- PROGRAM [ARGS]  set up, then run PROGRAM
- *                                             with the fds inherited
+ *   iommufd-ctl exec [--user U [--group G]] STATEMENTS... -- PROGRAM [ARGS]
+ *                                             set up, then run PROGRAM with only
+ *                                             the session's fds, as U if given
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,14 +146,142 @@ int cmd_attach(int argc, char **argv)
 	return r;
 }
 
-/* In the child: the session's fds survive exec, and the environment names them. */
-static void launch(struct ctl_session *s, char **prog)
-{
-	int r = ctl_session_export(s);
+/* Whom `exec --user/--group` runs the program as; uid -1 for the caller. */
+struct identity {
+	uid_t uid;
+	gid_t gid;
+};
 
+__attribute__((format(printf, 2, 3)))
+static int exec_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "iommufd-ctl: exec: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+/* USER (a name or a number) and GROUP (the same; NULL: USER's own group). */
+static int resolve_identity(const char *user, const char *group, struct identity *id)
+{
+	struct passwd *pw = NULL;
+	struct group *gr;
+	char *end;
+
+	id->uid = (uid_t)-1;
+	id->gid = (gid_t)-1;
+	if (!user && !group)
+		return CTL_OK;
+	if (geteuid())
+		return exec_error(CTL_FAILED, "--user/--group: only root can start a program as "
+				  "another user");
+	if (!user)
+		return exec_error(CTL_USAGE, "--group needs --user");
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw) {
+		id->uid = pw->pw_uid;
+		id->gid = pw->pw_gid;
+	} else {
+		unsigned long n = strtoul(user, &end, 10);
+
+		if (!*user || *end || n >= (uid_t)-1)
+			return exec_error(CTL_FAILED, "--user %s: no such user", user);
+		id->uid = (uid_t)n;
+		id->gid = (gid_t)n;
+	}
+	if (group) {
+		gr = getgrnam(group);
+		if (gr) {
+			id->gid = gr->gr_gid;
+		} else {
+			unsigned long n = strtoul(group, &end, 10);
+
+			if (!*group || *end || n >= (gid_t)-1)
+				return exec_error(CTL_FAILED, "--group %s: no such group", group);
+			id->gid = (gid_t)n;
+		}
+	} else if (!pw) {
+		return exec_error(CTL_USAGE, "--user %s: a numeric user needs --group", user);
+	}
+	if (!id->uid)
+		return exec_error(CTL_USAGE, "--user: root is who runs it already; give another user");
+	return CTL_OK;
+}
+
+/* The highest capability this kernel knows. */
+static int last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int n = 63;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 63;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * Become @id the way libvirt starts QEMU: no supplementary groups, no
+ * capability left in any set (the bounding set too, so that no setuid
+ * program gives one back), and no new privileges through exec.
+ */
+static int drop_privileges(const struct identity *id)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	int top = last_cap();
+
+	for (int cap = 0; cap <= top; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	if (setgroups(0, NULL) < 0 || setresgid(id->gid, id->gid, id->gid) < 0 ||
+	    setresuid(id->uid, id->uid, id->uid) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* Leaving root clears them (no SECBIT_KEEP_CAPS): make sure. */
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return -EPERM;
+	return 0;
+}
+
+/*
+ * In the child: only the session's fds (and stdin, stdout, stderr) survive
+ * exec, the environment names them, and the program runs as @id.
+ */
+static void launch(struct ctl_session *s, const struct identity *id, char **prog)
+{
+	int r;
+
+	/* Everything this process inherited or opened stays behind... */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < sysconf(_SC_OPEN_MAX); fd++) {
+			int flags = fcntl(fd, F_GETFD);
+
+			if (flags >= 0)
+				fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+		}
+	}
+	/* ...but what the session lists. */
+	r = ctl_session_export(s);
 	if (r < 0) {
 		fprintf(stderr, "iommufd-ctl: exec %s: cannot hand the session over: %s\n", prog[0],
 			strerror(-r));
+		_exit(127);
+	}
+	if (id->uid != (uid_t)-1 && (r = drop_privileges(id)) < 0) {
+		fprintf(stderr, "iommufd-ctl: exec %s: cannot become uid %u gid %u: %s\n", prog[0],
+			(unsigned int)id->uid, (unsigned int)id->gid, strerror(-r));
 		_exit(127);
 	}
 	execvp(prog[0], prog);
@@ -154,21 +291,36 @@ static void launch(struct ctl_session *s, char **prog)
 
 int cmd_exec(int argc, char **argv)
 {
+	const char *user = NULL, *group = NULL;
+	struct identity id;
 	struct ctl_session *s;
-	int dash = -1, r, status;
+	int first = 1, dash = -1, r, status;
 	pid_t pid;
 
-	for (int i = 1; i < argc && dash < 0; i++)
+	/* exec [--user USER] [--group GROUP] STATEMENTS... -- PROGRAM [ARGS] */
+	while (first + 1 < argc && (!strcmp(argv[first], "--user") ||
+				    !strcmp(argv[first], "--group"))) {
+		if (!strcmp(argv[first], "--user"))
+			user = argv[first + 1];
+		else
+			group = argv[first + 1];
+		first += 2;
+	}
+	for (int i = first; i < argc && dash < 0; i++)
 		if (!strcmp(argv[i], "--"))
 			dash = i;
 	if (dash < 0 || dash + 1 >= argc) {
-		fprintf(stderr, "usage: iommufd-ctl exec STATEMENTS... -- PROGRAM [ARGS]\n");
+		fprintf(stderr, "usage: iommufd-ctl exec [--user USER [--group GROUP]] STATEMENTS... "
+			"-- PROGRAM [ARGS]\n");
 		return CTL_USAGE;
 	}
+	r = resolve_identity(user, group, &id);
+	if (r)
+		return r;
 	s = ctl_session_new();
 	if (!s)
 		return ctl_fail("out of memory");
-	r = run_args(s, 1, dash, argv);
+	r = run_args(s, first, dash, argv);
 	if (r) {
 		ctl_session_free(s);
 		return r;
@@ -176,7 +328,7 @@ int cmd_exec(int argc, char **argv)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		launch(s, argv + dash + 1);
+		launch(s, &id, argv + dash + 1);
 	if (pid < 0) {
 		r = ctl_fail("fork: %s", strerror(errno));
 	} else {

@@ -32,8 +32,8 @@ static const struct {
 	{ "attach", cmd_attach, "BDF... [map SIZE [at IOVA]]... [--hold]",
 	  "attach and map in one session, report (and hold until a signal)" },
 	{ "run", cmd_run, "[FILE]", "run a session's statements from FILE or stdin" },
-	{ "exec", cmd_exec, "STATEMENTS... -- PROGRAM [ARGS]",
-	  "set up a session, then run PROGRAM with its fds inherited" },
+	{ "exec", cmd_exec, "[--user U [--group G]] STATEMENTS... -- PROGRAM [ARGS]",
+	  "set up a session, then run PROGRAM (as U) with only its fds" },
 	{ "compat", cmd_compat, "[--trace[=FILE]] [--force] -- PROGRAM [ARGS]",
 	  "run a legacy VFIO type1 program on iommufd through the LD_PRELOAD shim" },
 };

@@ -11,8 +11,16 @@
  *   launcher mapping at IOVA: present        (--launcher-map IOVA)
  *   dma: 2048 bytes to the device and back through IOVA 0x...: intact
  *
- * and exits 0, or 1 with the library's explanation.
+ * and exits 0, or 1 with the library's explanation. With --unprivileged
+ * (started by `exec --user`), first what it may not do by itself:
+ *
+ *   uid U euid U
+ *   CapPrm: ... CapEff: ... CapBnd: ... CapAmb: ... NoNewPrivs: ...   (from /proc)
+ *   open /dev/iommu: STRERROR
+ *   open /dev/vfio/devices/vfioN: STRERROR
+ *   stray fds: none | N...              (fds beyond stdio and the hand-off's)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,6 +47,62 @@ static const char *cloexec(int fd)
 	return flags >= 0 && (flags & FD_CLOEXEC) ? "yes" : "no";
 }
 
+static void try_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	printf("open %s: %s\n", path, fd < 0 ? strerror(errno) : "opened");
+	if (fd >= 0)
+		close(fd);
+}
+
+/* What a process started unprivileged has, and what it cannot open by itself. */
+static void unprivileged(struct iommufd_handoff *h, const char *bdf)
+{
+	char path[512], line[256];
+	struct iommufd_device *d;
+	struct dirent *e;
+	bool stray = false;
+	FILE *f;
+	DIR *dir;
+
+	printf("uid %u euid %u\n", (unsigned int)getuid(), (unsigned int)geteuid());
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Cap", 3) || !strncmp(line, "NoNewPrivs", 10))
+			fputs(line, stdout);
+	if (f)
+		fclose(f);
+	try_open("/dev/iommu");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir)))
+		if (!strncmp(e->d_name, "vfio", 4)) {
+			snprintf(path, sizeof(path), "/dev/vfio/devices/%s", e->d_name);
+			try_open(path);
+		}
+	if (dir)
+		closedir(dir);
+
+	printf("stray fds:");
+	dir = opendir("/proc/self/fd");
+	while (dir && (e = readdir(dir))) {
+		int fd = atoi(e->d_name);
+		bool known = e->d_name[0] == '.' || fd <= 2 || fd == dirfd(dir) ||
+			     fd == iommufd_ctx_fd(iommufd_handoff_ctx(h));
+
+		for (size_t i = 0; !known && (d = iommufd_handoff_device_at(h, i)); i++)
+			known = fd == iommufd_device_fd(d);
+		if (!known) {
+			printf(" %d", fd);
+			stray = true;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	printf("%s\n", stray ? "" : " none");
+}
+
 int main(int argc, char **argv)
 {
 	struct iommufd_handoff *h;
@@ -49,10 +113,15 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	char bdf[32];
 	const char *name;
+	bool unpriv = false;
 	int r, ret = 1;
 
-	if (argc == 3 && !strcmp(argv[1], "--launcher-map"))
-		launcher_iova = strtoull(argv[2], NULL, 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--launcher-map") && i + 1 < argc)
+			launcher_iova = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--unprivileged"))
+			unpriv = true;
+	}
 	r = iommufd_handoff_from_env(NULL, &h);
 	if (r < 0)
 		return fail("handoff", r);
@@ -72,6 +141,8 @@ int main(int argc, char **argv)
 		goto out_free;
 	}
 	ioas = iommufd_device_pt_id(dev);
+	if (unpriv)
+		unprivileged(h, bdf);
 
 	buf = mmap(NULL, 2 * LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED) {

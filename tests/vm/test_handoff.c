@@ -161,6 +161,58 @@ TEST(two_ioas_by_name)
 	ASSERT_TRUE(has(r.out, ": intact\n"));
 }
 
+/*
+ * The launcher a VMM needs: set up as root, run the program as nobody with
+ * no capability, no new privileges and only the session's fds (fd 9, open
+ * in the launcher, stays behind); the program still adopts the hand-off and
+ * DMAs, and cannot open /dev/iommu or the device's cdev by itself. The child
+ * runs from /tmp: nobody may not reach the build tree.
+ */
+TEST(unprivileged_child)
+{
+	static struct run r;
+
+	need_iommu();
+	if (th_res->skipped)
+		return;
+	run(&r, "install -m 755 %C /tmp/handoff_child_nobody && "
+		"%L --quiet exec --user nobody attach %E map 2M at 0x4000000 -- "
+		"/tmp/handoff_child_nobody --launcher-map 0x4000000 --unprivileged 9</dev/null");
+	ASSERT_EQ(r.status, 0);
+	ASSERT_TRUE(has(r.out, "uid 65534 euid 65534\n"));
+	ASSERT_TRUE(has(r.out, "CapPrm:\t0000000000000000\n"));
+	ASSERT_TRUE(has(r.out, "CapEff:\t0000000000000000\n"));
+	ASSERT_TRUE(has(r.out, "CapBnd:\t0000000000000000\n"));
+	ASSERT_TRUE(has(r.out, "CapAmb:\t0000000000000000\n"));
+	ASSERT_TRUE(has(r.out, "NoNewPrivs:\t1\n"));
+	ASSERT_TRUE(has(r.out, "open /dev/iommu: Permission denied\n"));
+	ASSERT_TRUE(has(r.out, "open /dev/vfio/devices/vfio"));
+	ASSERT_FALSE(has(r.out, ": opened\n"));
+	ASSERT_TRUE(has(r.out, "stray fds: none\n"));
+	ASSERT_TRUE(has(r.out, "launcher mapping at 0x4000000: present\n"));
+	ASSERT_TRUE(has(r.out, ": intact\n"));
+}
+
+/* Without root, or for a user that does not exist: refused before anything is set up. */
+TEST(exec_user_refusals)
+{
+	static struct run r;
+
+	need_iommu();
+	if (th_res->skipped)
+		return;
+	run(&r, "%L exec --user no-such-user-here attach %E -- true");
+	ASSERT_EQ(r.status, 1);
+	ASSERT_TRUE(has(r.out, "--user no-such-user-here: no such user"));
+	run(&r, "%L exec --group nogroup attach %E -- true");
+	ASSERT_EQ(r.status, 2);
+	ASSERT_TRUE(has(r.out, "--group needs --user"));
+	run(&r, "install -m 755 %L /tmp/iommufd-ctl-nobody && setpriv --reuid=65534 --regid=65534 "
+		"--clear-groups /tmp/iommufd-ctl-nobody exec --user nobody attach %E -- true");
+	ASSERT_EQ(r.status, 1);
+	ASSERT_TRUE(has(r.out, "only root can start a program as another user"));
+}
+
 /* Started by hand, nothing was handed over: refused, and said so. */
 TEST(no_launcher)
 {
