@@ -139,7 +139,7 @@ static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned 
 	return 0;
 }
 
-static int check_opts(const struct iommufd_async_opts *o)
+static int check_async_opts(const struct iommufd_async_opts *o)
 {
 	if (!o)
 		return 0;
@@ -196,7 +196,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 
 	if (!ret)
 		return iommufd_set_last_error(-EINVAL, "iommufd_async_new: ret is NULL");
-	r = check_opts(opts);
+	r = check_async_opts(opts);
 	if (r < 0)
 		return r;
 	a = calloc(1, sizeof(*a));

@@ -12,8 +12,9 @@
 
 #include <iommufd/async.h>
 
+#include "../libiommufd/shared.h"
+
 #define MiB (1ULL << 20)
-#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 #define DEFAULT_QUEUE_DEPTH 128
 #define DEFAULT_SPLIT_THRESHOLD (64 * MiB)
 #define DEFAULT_INLINE_MAX (64 * 1024)

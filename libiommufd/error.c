@@ -68,8 +68,8 @@ void iommufd_clear_error(void)
 	last_error[0] = '\0';
 }
 
-int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t min, size_t known,
-		       const char *name)
+IOMMUFD_API int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t min,
+				   size_t known, const char *name)
 {
 	size_t sz;
 

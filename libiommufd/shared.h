@@ -8,8 +8,10 @@
  * place.
  *
  * ioas/, compat/ and iommufd-ctl/ are linked with the core's objects and may
- * call all of it; libiommufd-async links against libiommufd.so and can call
- * only what that exports.
+ * call all of it. libiommufd-async links against libiommufd.so, which exports
+ * only the functions marked LIBIOMMUFD_PRIVATE below (a version node of their
+ * own in libiommufd.map: not ABI, for this project's libraries, which are
+ * built and released together).
  */
 #ifndef LIBIOMMUFD_SHARED_H
 #define LIBIOMMUFD_SHARED_H
@@ -41,7 +43,7 @@
  * The size rules of every opts struct, as the kernel has them for its own:
  * smaller than the first version is EINVAL, non-zero bytes past the fields
  * this library knows are E2BIG. @known is sizeof the struct compiled here,
- * @min the end of its first version. 0 when @opts is NULL.
+ * @min the end of its first version. 0 when @opts is NULL. LIBIOMMUFD_PRIVATE.
  */
 int iommufd_check_opts(const struct iommufd_ctx *ctx, const void *opts, size_t min, size_t known,
 		       const char *name);
@@ -81,6 +83,13 @@ int iommufd_fail(const struct iommufd_ctx *ctx, int err, const char *fmt, ...);
 int iommufd_fail_errno(const struct iommufd_ctx *ctx, int err, const char *what);
 /* Forget the last explanation (at the start of an operation that may set one). */
 void iommufd_clear_error(void);
+/*
+ * iommufd_fail() without a context, for a library built on this one: the
+ * async layer carries an explanation from a worker thread back to the
+ * thread that asks with it. It does not log. LIBIOMMUFD_PRIVATE.
+ */
+__attribute__((format(printf, 2, 3)))
+int iommufd_set_last_error(int err, const char *fmt, ...);
 
 /* ioctl() that returns 0/positive or -errno, retrying EINTR. */
 static inline int xioctl(int fd, unsigned long req, void *arg)

@@ -144,14 +144,6 @@ IOMMUFD_API void iommufd_set_log_fn(struct iommufd_ctx *ctx, iommufd_log_fn fn, 
 IOMMUFD_API const char *iommufd_last_error(void);
 
 /*
- * Set this thread's explanation (what iommufd_last_error() returns next) and
- * return @err: for layers built on libiommufd (the async layer carries an
- * explanation from a worker thread back to the caller with it).
- */
-IOMMUFD_API int iommufd_set_last_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/*
  * Describe @err (a negative or positive errno) in iommufd terms into @buf.
  * Return: 0, or -ERANGE if @buf was too small (it is still terminated).
  */

@@ -25,6 +25,8 @@
 
 #include <iommufd/iommufd.h>
 
+#include "../../libiommufd/shared.h"	/* iommufd_set_last_error() */
+
 /* ---- the userspace interposer (fail_nth_interpose.c) ---- */
 
 /* False when not compiled in (AddressSanitizer builds). */
