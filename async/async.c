@@ -139,27 +139,32 @@ static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned 
 	return 0;
 }
 
+#define ASYNC_FLAGS_ALL (IOMMUFD_ASYNC_SYNC | IOMMUFD_ASYNC_NO_INLINE)
+
+/* The size rules every opts struct has (shared.h), then the values' own. */
 static int check_async_opts(const struct iommufd_async_opts *o)
 {
-	if (!o)
-		return 0;
-	if (o->sz < offsetofend(struct iommufd_async_opts, flags))
-		return iommufd_set_last_error(-EINVAL, "async: opts.sz %zu is below the first "
-					      "version's %zu", o->sz,
-					      offsetofend(struct iommufd_async_opts, flags));
-	if (o->flags & ~(IOMMUFD_ASYNC_SYNC | IOMMUFD_ASYNC_NO_INLINE))
+	unsigned int flags = opts_get(o, iommufd_async_opts, flags, 0);
+	uint64_t chunk_size = opts_get(o, iommufd_async_opts, chunk_size, 0);
+	unsigned int queue_depth = opts_get(o, iommufd_async_opts, queue_depth, 0);
+	unsigned int workers = opts_get(o, iommufd_async_opts, workers, 0);
+	int r;
+
+	r = check_opts(NULL, o, iommufd_async_opts, flags);
+	if (r < 0)
+		return r;
+	if (flags & ~ASYNC_FLAGS_ALL)
 		return iommufd_set_last_error(-EINVAL, "async: unknown flags 0x%x",
-					      o->flags & ~(IOMMUFD_ASYNC_SYNC |
-							   IOMMUFD_ASYNC_NO_INLINE));
-	if (o->chunk_size % (2 * MiB))
+					      flags & ~ASYNC_FLAGS_ALL);
+	if (chunk_size % (2 * MiB))
 		return iommufd_set_last_error(-EINVAL, "async: chunk_size 0x%llx is not a multiple "
-					      "of 2 MiB", (unsigned long long)o->chunk_size);
-	if (o->queue_depth > 65536)
+					      "of 2 MiB", (unsigned long long)chunk_size);
+	if (queue_depth > 65536)
 		return iommufd_set_last_error(-EINVAL, "async: queue_depth %u is above 65536",
-					      o->queue_depth);
-	if (o->workers > MAX_WORKERS)
-		return iommufd_set_last_error(-EINVAL, "async: %u workers is above %u",
-					      o->workers, MAX_WORKERS);
+					      queue_depth);
+	if (workers > MAX_WORKERS)
+		return iommufd_set_last_error(-EINVAL, "async: %u workers is above %u", workers,
+					      MAX_WORKERS);
 	return 0;
 }
 
@@ -192,6 +197,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 				  struct iommufd_async **ret)
 {
 	struct iommufd_async *a;
+	unsigned int flags;
 	int r;
 
 	if (!ret)
@@ -207,17 +213,18 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	pthread_cond_init(&a->work_cond, NULL);
 	pthread_cond_init(&a->idle_cond, NULL);
 	lend_init(a);
-	a->queue_depth = opts && opts->queue_depth ? opts->queue_depth : DEFAULT_QUEUE_DEPTH;
-	a->nr_workers = opts && opts->workers ? opts->workers : usable_cpus();
-	a->split_threshold = opts && opts->split_threshold ? opts->split_threshold
-							   : DEFAULT_SPLIT_THRESHOLD;
-	a->chunk_size = opts ? opts->chunk_size : 0;
-	a->inline_max = opts && opts->inline_max ? opts->inline_max : DEFAULT_INLINE_MAX;
-	if (opts && opts->flags & IOMMUFD_ASYNC_NO_INLINE)
+	a->queue_depth = opts_get(opts, iommufd_async_opts, queue_depth, 0) ?: DEFAULT_QUEUE_DEPTH;
+	a->nr_workers = opts_get(opts, iommufd_async_opts, workers, 0) ?: usable_cpus();
+	a->split_threshold = opts_get(opts, iommufd_async_opts, split_threshold, 0)
+				     ?: DEFAULT_SPLIT_THRESHOLD;
+	a->chunk_size = opts_get(opts, iommufd_async_opts, chunk_size, 0);
+	a->inline_max = opts_get(opts, iommufd_async_opts, inline_max, 0) ?: DEFAULT_INLINE_MAX;
+	flags = opts_get(opts, iommufd_async_opts, flags, 0);
+	if (flags & IOMMUFD_ASYNC_NO_INLINE)
 		a->inline_max = 0;
 	pthread_mutex_init(&a->post_lock, NULL);
 
-	r = choose_mode(a, ring, opts ? opts->flags : 0);
+	r = choose_mode(a, ring, flags);
 	if (r < 0)
 		goto err;
 	a->slots = calloc(a->queue_depth, sizeof(*a->slots));

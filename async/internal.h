@@ -75,6 +75,7 @@ struct iommufd_async_sqe {
 	unsigned int access;	/* map access, copy flags */
 	uint32_t dst_id, src_id;
 	struct ioas_dma_opts dma_opts;
+	int opts_err;		/* the caller's dma opts broke the size rules (prep) */
 	struct ioas_dma_buf *buf;
 	struct ioas_dma_buf **buf_out;
 	int res;		/* synchronous mode: the result until reaped */

@@ -20,6 +20,7 @@ static void prep(struct iommufd_async_sqe *s, enum req_op op, struct ioas *ioas)
 	s->access = 0;
 	s->buf = NULL;
 	s->buf_out = NULL;
+	s->opts_err = 0;
 }
 
 IOMMUFD_API void iommufd_async_prep_map(struct iommufd_async_sqe *sqe, struct ioas *ioas,
@@ -71,10 +72,14 @@ IOMMUFD_API void iommufd_async_prep_dma_alloc(struct iommufd_async_sqe *sqe, str
 	prep(sqe, OP_DMA_ALLOC, ioas);
 	sqe->length = size;
 	sqe->buf_out = buf;
+	/*
+	 * The caller's struct may be gone when the request runs: its size is
+	 * checked now, its fields copied into one of this library's size.
+	 */
+	sqe->opts_err = check_opts(NULL, opts, ioas_dma_opts, flags);
 	memset(&sqe->dma_opts, 0, sizeof(sqe->dma_opts));
 	sqe->dma_opts.sz = sizeof(sqe->dma_opts);
-	if (opts)
-		sqe->dma_opts.flags = opts->flags;
+	sqe->dma_opts.flags = opts_get(opts, ioas_dma_opts, flags, 0);
 }
 
 IOMMUFD_API void iommufd_async_prep_dma_free(struct iommufd_async_sqe *sqe, struct ioas *ioas,
@@ -221,6 +226,10 @@ static int exec_dma_alloc(struct iommufd_async_sqe *s)
 
 	if (!s->buf_out)
 		return iommufd_set_last_error(-EINVAL, "async DMA alloc: the buf pointer is NULL");
+	if (s->opts_err)
+		return iommufd_set_last_error(s->opts_err, "async DMA alloc: ioas_dma_opts %s",
+					      s->opts_err == -E2BIG ? "has unknown non-zero fields"
+								    : "is smaller than any version");
 	r = ioas_dma_alloc(s->ioas, s->length, &s->dma_opts, &buf);
 	if (!r)
 		*s->buf_out = buf;

@@ -397,7 +397,7 @@ static enum ioas_backend_kind pick_auto(const char *bdf)
 IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *opts,
 				 struct ioas **ret, int *device_fd)
 {
-	enum ioas_backend_kind kind = IOAS_BACKEND_AUTO;
+	enum ioas_backend_kind kind;
 	IOAS_OPTS(ioas_opts, o);
 	struct iommufd_ctx *ctx;
 	struct ioas *ioas;
@@ -410,10 +410,8 @@ IOMMUFD_API int ioas_open_device(const char *bdf, const struct ioas_open_opts *o
 	r = check_opts(NULL, opts, ioas_open_opts, dma_limit);
 	if (r < 0)
 		return r;
-	if (opts) {
-		kind = opts->backend;
-		o.dma_limit = opts->dma_limit;
-	}
+	kind = opts_get(opts, ioas_open_opts, backend, IOAS_BACKEND_AUTO);
+	o.dma_limit = opts_get(opts, ioas_open_opts, dma_limit, 0);
 	snprintf(norm, sizeof(norm), "%s%s", strlen(bdf) == 7 ? "0000:" : "", bdf);
 	if (kind == IOAS_BACKEND_AUTO)
 		kind = pick_auto(norm);

@@ -82,7 +82,7 @@ static unsigned long hugepages_free(uint64_t page)
 IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct ioas_dma_opts *opts,
 			       struct ioas_dma_buf **ret)
 {
-	unsigned int flags = 0, access;
+	unsigned int flags, access;
 	struct ioas_dma_buf *buf;
 	uint64_t page, len;
 	void *addr;
@@ -93,8 +93,7 @@ IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct io
 	r = check_opts(ioas->ctx, opts, ioas_dma_opts, flags);
 	if (r < 0)
 		return r;
-	if (opts)
-		flags = opts->flags;
+	flags = opts_get(opts, ioas_dma_opts, flags, 0);
 	if (!size || (flags & ~DMA_FLAGS_ALL) || (flags & HUGE_FLAGS) == HUGE_FLAGS)
 		return iommufd_fail(ioas->ctx, -EINVAL,
 				    "DMA buffer of 0x%" PRIx64 " bytes with flags 0x%x: empty, unknown "

@@ -132,11 +132,10 @@ IOMMUFD_API int ioas_new(struct iommufd_ctx *ctx, const struct ioas_opts *opts,
 	ioas->ctx = iommufd_ctx_ref(ctx);
 	ioas->backend = &ioas_backend_iommufd;
 	ioas->container_fd = -1;
-	ioas->limit = opts && opts->dma_limit ? opts->dma_limit : UINT64_MAX;
+	ioas->limit = opts_get(opts, ioas_opts, dma_limit, 0) ?: UINT64_MAX;
 	pthread_mutex_init(&ioas->map_lock, NULL);
-	if (opts && opts->ioas_id) {
-		ioas->id = opts->ioas_id;
-	} else {
+	ioas->id = opts_get(opts, ioas_opts, ioas_id, 0);
+	if (!ioas->id) {
 		r = iommufd_ioas_alloc(ctx, &ioas->id);
 		if (r < 0)
 			goto fail;

@@ -46,12 +46,10 @@ IOMMUFD_API int ioas_iova_allocator_new(const struct ioas_iova_opts *opts,
 	r = check_opts(NULL, opts, ioas_iova_opts, cache_depth);
 	if (r < 0)
 		return r;
-	if (opts) {
-		granule = opts->granule ?: granule;
-		start = opts->start;
-		end = opts->end ?: end;
-		depth = opts->cache_depth ?: depth;
-	}
+	granule = opts_get(opts, ioas_iova_opts, granule, 0) ?: granule;
+	start = opts_get(opts, ioas_iova_opts, start, 0);
+	end = opts_get(opts, ioas_iova_opts, end, 0) ?: end;
+	depth = opts_get(opts, ioas_iova_opts, cache_depth, 0) ?: depth;
 	if (granule & (granule - 1))
 		return iommufd_fail(NULL, -EINVAL, "IOVA granule 0x%" PRIx64 " is not a power of two",
 				    granule);

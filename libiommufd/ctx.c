@@ -111,8 +111,7 @@ IOMMUFD_API int iommufd_ctx_open(const struct iommufd_open_opts *opts, struct io
 	r = check_opts(NULL, opts, iommufd_open_opts, path);
 	if (r < 0)
 		return r;
-	if (opts && opts->path)
-		path = opts->path;
+	path = opts_get(opts, iommufd_open_opts, path, NULL) ?: path;
 
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {

@@ -406,7 +406,7 @@ IOMMUFD_API int iommufd_handoff_from_env(const struct iommufd_handoff_opts *opts
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return iommufd_fail(NULL, -ENOMEM, "out of memory");
-	r = parse_env(h, opts ? opts->envp : NULL, &fd);
+	r = parse_env(h, opts_get(opts, iommufd_handoff_opts, envp, NULL), &fd);
 	if (r < 0)
 		goto out_free;
 	/* Not ours until everything is adopted: on failure the fds stay as they were. */

@@ -23,21 +23,19 @@ IOMMUFD_API int iommufd_hwpt_alloc(struct iommufd_ctx *ctx, uint32_t dev_id, uin
 	r = check_opts(ctx, opts, iommufd_hwpt_alloc_opts, data);
 	if (r < 0)
 		return r;
-	if (opts) {
-		if (opts->flags & ~HWPT_FLAGS_ALL)
-			return iommufd_fail(ctx, -EINVAL, "HWPT alloc: unknown flags 0x%x",
-					    opts->flags & ~HWPT_FLAGS_ALL);
-		if (opts->data_len && !opts->data)
-			return iommufd_fail(ctx, -EINVAL, "HWPT alloc: data_len without data");
-		/* The enum values are the uAPI's bits. */
-		cmd.flags = opts->flags;
-		cmd.data_type = opts->data_type;
-		cmd.data_len = opts->data_len;
-		cmd.data_uptr = (uintptr_t)opts->data;
-		if (opts->flags & IOMMUFD_HWPT_FAULT_ID_VALID) {
-			cmd.size = UAPI_SIZE(iommu_hwpt_alloc, fault_id);
-			cmd.fault_id = opts->fault_id;
-		}
+	/* The enum values are the uAPI's bits. */
+	cmd.flags = opts_get(opts, iommufd_hwpt_alloc_opts, flags, 0);
+	cmd.data_type = opts_get(opts, iommufd_hwpt_alloc_opts, data_type, 0);
+	cmd.data_len = opts_get(opts, iommufd_hwpt_alloc_opts, data_len, 0);
+	cmd.data_uptr = (uintptr_t)opts_get(opts, iommufd_hwpt_alloc_opts, data, NULL);
+	if (cmd.flags & ~HWPT_FLAGS_ALL)
+		return iommufd_fail(ctx, -EINVAL, "HWPT alloc: unknown flags 0x%x",
+				    cmd.flags & ~HWPT_FLAGS_ALL);
+	if (cmd.data_len && !cmd.data_uptr)
+		return iommufd_fail(ctx, -EINVAL, "HWPT alloc: data_len without data");
+	if (cmd.flags & IOMMUFD_HWPT_FAULT_ID_VALID) {
+		cmd.size = UAPI_SIZE(iommu_hwpt_alloc, fault_id);
+		cmd.fault_id = opts_get(opts, iommufd_hwpt_alloc_opts, fault_id, 0);
 	}
 	r = xioctl(ctx->fd, IOMMU_HWPT_ALLOC, &cmd);
 	if (r == -EOPNOTSUPP)

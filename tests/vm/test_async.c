@@ -596,6 +596,30 @@ TEST_F(async, sync_fallback_when_asked)
 	iommufd_async_free(a);
 }
 
+/* The opts size rules of every module, as the kernel's: EINVAL, E2BIG, older is fine. */
+TEST_F(async, opts_sizes_as_the_kernels)
+{
+	IOMMUFD_OPTS(iommufd_async_opts, opts, .flags = IOMMUFD_ASYNC_SYNC);
+	struct { struct iommufd_async_opts o; uint64_t tail; } big = { .o = opts, .tail = 1 };
+	struct { struct ioas_dma_opts o; uint64_t tail; } big_dma = {
+		.o = { .sz = sizeof(big_dma) }, .tail = 1 };
+	struct ioas_dma_buf *buf = NULL;
+	struct iommufd_async *a;
+	uint64_t ud;
+
+	big.o.sz = sizeof(big);
+	ASSERT_ERR(E2BIG, iommufd_async_new(NULL, &big.o, &a));
+	opts.sz = 4;
+	ASSERT_ERR(EINVAL, iommufd_async_new(NULL, &opts, &a));
+
+	ASSERT_OK(iommufd_async_new(&self->ring, NULL, &a));
+	iommufd_async_prep_dma_alloc(sqe_with(a, 1), self->ioas, PAGE, &big_dma.o, &buf);
+	ASSERT_EQ(iommufd_async_submit(a), 1);
+	ASSERT_EQ(next_cqe(&self->ring, &ud, NULL), -E2BIG);
+	ASSERT_EQ(buf, NULL);
+	iommufd_async_free(a);
+}
+
 static int write_sysctl(const char *path, const char *val)
 {
 	FILE *f = fopen(path, "w");
