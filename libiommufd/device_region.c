@@ -132,6 +132,10 @@ IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t 
 			if (!sp->nr_areas)
 				info->flags &= ~IOMMUFD_REGION_MMAP;
 		}
+		/* A chain already walked above: the same walk finds no fault here. */
+		if (iommufd_find_cap(ri, ri->argsz, ri->cap_offset, sizeof(*ri),
+				     VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) > 0)
+			info->flags |= IOMMUFD_REGION_MSIX_MAPPABLE;
 	}
 	free(ri);
 	return 0;

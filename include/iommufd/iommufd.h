@@ -585,6 +585,9 @@ enum iommufd_region_flags {
 	IOMMUFD_REGION_WRITE = 1 << 1,
 	IOMMUFD_REGION_MMAP = 1 << 2,
 	IOMMUFD_REGION_CAPS = 1 << 3,
+	/* Not a VFIO flag: the region has VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+	 * it may be mmap()ed over its MSI-X table and PBA (since 0.3). */
+	IOMMUFD_REGION_MSIX_MAPPABLE = 1 << 16,
 };
 
 struct iommufd_sparse_area {
@@ -666,6 +669,46 @@ IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);
  * by this iommufd.
  */
 IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev);
+
+/* Where a PCI function's MSI-X table and pending bits are (its capability). */
+struct iommufd_msix_info {
+	uint32_t vectors;	/* table entries */
+	uint32_t cap_offset;	/* of the capability in config space */
+	uint32_t table_bar;	/* region index (enum iommufd_pci_region) */
+	uint32_t pba_bar;
+	uint64_t table_offset;	/* in that BAR */
+	uint64_t pba_offset;
+	bool enabled;		/* MSI-X Enable in the message control */
+	bool function_masked;	/* Function Mask in the message control */
+	bool table_mappable;	/* the table's BAR may be mmap()ed over it */
+};
+
+/**
+ * iommufd_device_msix_info() - the MSI-X capability of a PCI device.
+ * @dev: the device.
+ * @info: out.
+ *
+ * Return: 0; -ENODEV (explained) when the device has no MSI-X capability.
+ */
+IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
+					 struct iommufd_msix_info *info);
+/**
+ * iommufd_device_msix_mask() - set or clear one MSI-X vector's mask bit.
+ * @dev: the device, with MSI-X enabled (iommufd_device_irq_enable()).
+ * @vector: the vector.
+ * @mask: true to mask.
+ *
+ * vfio-pci cannot mask MSI-X vectors (its SET_IRQS mask action is for
+ * INTx); this sets the vector's own mask bit in the MSI-X table, through a
+ * mapping of the BAR. While masked the device holds the message and sets
+ * the vector's pending bit; unmasking sends it.
+ *
+ * Return: 0; -EINVAL for a vector beyond the table; -EOPNOTSUPP (explained)
+ * when the BAR may not be mmap()ed over the table (no MSIX_MAPPABLE).
+ */
+IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t vector, bool mask);
+/* The vector's pending bit in the PBA: 1, 0, or -errno as for the mask. */
+IOMMUFD_API int iommufd_device_msix_pending(struct iommufd_device *dev, uint32_t vector);
 
 /* What a launcher (iommufd-ctl exec) handed over: the iommufd, IOASes, devices. */
 struct iommufd_handoff;
