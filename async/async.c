@@ -11,38 +11,6 @@
 
 #define POST_BATCH 32
 
-void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s)
-{
-	s->next = NULL;
-	s->prev = l->tail;
-	if (l->tail)
-		l->tail->next = s;
-	else
-		l->head = s;
-	l->tail = s;
-}
-
-void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		l->tail = s->prev;
-	s->prev = s->next = NULL;
-}
-
-void release_slot(struct iommufd_async *a, struct iommufd_async_sqe *s)
-{
-	s->state = REQ_FREE;
-	s->op = OP_NONE;
-	sqe_list_add_tail(&a->free_list, s);
-	a->outstanding--;
-}
-
 static unsigned int usable_cpus(void)
 {
 	cpu_set_t set;
@@ -208,6 +176,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return iommufd_set_last_error(-ENOMEM, "async: out of memory for the context");
+	req_init(a);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->explain_lock, NULL);
 	pthread_cond_init(&a->work_cond, NULL);
@@ -233,8 +202,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 					   a->queue_depth);
 		goto err;
 	}
-	for (unsigned int i = 0; i < a->queue_depth; i++)
-		sqe_list_add_tail(&a->free_list, &a->slots[i]);
+	req_add_slots(a);
 	if (!a->sync) {
 		r = io_uring_queue_init(POST_BATCH, &a->post_ring, 0);
 		if (r < 0) {
@@ -262,11 +230,13 @@ err:
 
 IOMMUFD_API struct iommufd_async *iommufd_async_free(struct iommufd_async *a)
 {
+	struct iommufd_async_sqe *s;
+
 	if (!a)
 		return NULL;
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true;
-	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
+	TAILQ_FOREACH(s, &a->queue, link)
 		s->cancelled = true;
 	pthread_cond_broadcast(&a->work_cond);
 	pthread_mutex_unlock(&a->lock);
@@ -311,58 +281,30 @@ IOMMUFD_API struct iommufd_async_sqe *iommufd_async_get_sqe(struct iommufd_async
 		return NULL;
 	}
 	pthread_mutex_lock(&a->lock);
-	s = a->free_list.head;
-	if (s) {
-		sqe_list_del(&a->free_list, s);
-		sqe_list_add_tail(&a->taken, s);
-		a->outstanding++;
-		s->state = REQ_TAKEN;
-		s->batch = NULL;
-		s->owner = pthread_self();
-		s->op = OP_NONE;
-		s->cancelled = false;
-		s->user_data = 0;
-		s->nr_keys = 0;
-	}
+	s = req_take(a);
 	pthread_mutex_unlock(&a->lock);
 	if (!s)
 		errno = EBUSY;
 	return s;
 }
 
-/* With a->lock held: move this thread's prepared slots to @mine, in order. */
-static void take_mine(struct iommufd_async *a, struct sqe_list *mine)
-{
-	struct iommufd_async_sqe *s, *next;
-
-	for (s = a->taken.head; s; s = next) {
-		next = s->next;
-		if (!pthread_equal(s->owner, pthread_self()))
-			continue;
-		sqe_list_del(&a->taken, s);
-		sqe_list_add_tail(mine, s);
-	}
-}
-
 /* Synchronous mode: run this thread's prepared requests now, in order. */
 static int submit_sync(struct iommufd_async *a)
 {
 	struct iommufd_async_sqe *s;
-	struct sqe_list mine = { 0 };
+	struct sqe_list mine = TAILQ_HEAD_INITIALIZER(mine);
 	int n = 0;
 
 	pthread_mutex_lock(&a->lock);
-	take_mine(a, &mine);
-	while ((s = mine.head)) {
-		sqe_list_del(&mine, s);
-		s->state = REQ_RUNNING;
+	req_take_mine(a, &mine);
+	while ((s = TAILQ_FIRST(&mine))) {
+		req_run_sync(a, &mine, s);
 		pthread_mutex_unlock(&a->lock);
 		s->res = req_execute(a, s);
 		if (s->res < 0)
 			record_failure(a, s->user_data, iommufd_last_error());
 		pthread_mutex_lock(&a->lock);
-		s->state = REQ_DONE;
-		sqe_list_add_tail(&a->done, s);
+		req_done(a, s);
 		n++;
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -402,13 +344,10 @@ static void run_inline(struct iommufd_async *a, struct iommufd_async_sqe *first)
 				keys[p.nr_keys++] = s->keys[k];
 		}
 		pthread_mutex_lock(&a->lock);
-		for (unsigned int i = 0; i < n; i++, batch = batch->inline_next) {
-			sqe_list_del(&a->running, batch);
-			a->nr_running--;
-			release_slot(a, batch);
-		}
+		for (unsigned int i = 0; i < n; i++, batch = batch->inline_next)
+			req_finish(a, batch);
 		begin_posting(a, &p);
-		if (a->queue.head)
+		if (!TAILQ_EMPTY(&a->queue))
 			pthread_cond_broadcast(&a->work_cond);
 		pthread_mutex_unlock(&a->lock);
 		post_many(a, ud, res, n);
@@ -420,7 +359,7 @@ IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 {
 	struct iommufd_async_sqe *s;
 	struct iommufd_async_sqe *here = NULL, **here_tail = &here;
-	struct sqe_list mine = { 0 };
+	struct sqe_list mine = TAILQ_HEAD_INITIALIZER(mine);
 	unsigned int queued = 0, inlined = 0;
 
 	if (!a)
@@ -429,29 +368,23 @@ IOMMUFD_API int iommufd_async_submit(struct iommufd_async *a)
 		return submit_sync(a);
 	/* Take this thread's slots; their keys read the ioas trackers, unlocked. */
 	pthread_mutex_lock(&a->lock);
-	take_mine(a, &mine);
+	req_take_mine(a, &mine);
 	pthread_mutex_unlock(&a->lock);
-	for (s = mine.head; s; s = s->next)
+	TAILQ_FOREACH(s, &mine, link)
 		req_compute_keys(s);
 	pthread_mutex_lock(&a->lock);
-	while ((s = mine.head)) {
-		sqe_list_del(&mine, s);
-		s->seq = a->next_seq++;
-		atomic_fetch_add(&a->unposted, 1);
+	while ((s = TAILQ_FIRST(&mine))) {
 		s->batch = &here;
 		if (runs_inline(a, s, inlined)) {
-			s->state = REQ_RUNNING;
-			sqe_list_add_tail(&a->running, s);
-			a->nr_running++;
-			/* A second link for the batch: prev/next are the running list's. */
+			req_run_inline(a, &mine, s);
+			/* A second link for the batch: link is the running list's. */
 			s->inline_next = NULL;
 			*here_tail = s;
 			here_tail = &s->inline_next;
 			inlined++;
 		} else {
 			s->batch = NULL;
-			s->state = REQ_QUEUED;
-			sqe_list_add_tail(&a->queue, s);
+			req_queue(a, &mine, s);
 			queued++;
 		}
 	}
@@ -471,16 +404,16 @@ IOMMUFD_API int iommufd_async_cancel(struct iommufd_async *a, uint64_t user_data
 	if (!a)
 		return iommufd_set_last_error(-EINVAL, "iommufd_async_cancel: a is NULL");
 	pthread_mutex_lock(&a->lock);
-	for (s = a->queue.head; s; s = s->next) {
+	TAILQ_FOREACH(s, &a->queue, link) {
 		if (s->user_data != user_data || s->cancelled)
 			continue;
 		/* A worker completes it with -ECANCELED without running it. */
 		s->cancelled = true;
 		cancelled++;
 	}
-	for (s = a->running.head; s; s = s->next)
+	TAILQ_FOREACH(s, &a->running, link)
 		started += s->user_data == user_data;
-	for (s = a->done.head; s; s = s->next)
+	TAILQ_FOREACH(s, &a->done, link)
 		started += s->user_data == user_data;
 	if (cancelled)
 		pthread_cond_broadcast(&a->work_cond);
@@ -499,11 +432,10 @@ static int reap_sync(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
 	struct iommufd_async_sqe *s;
 
 	pthread_mutex_lock(&a->lock);
-	s = a->done.head;
+	s = TAILQ_FIRST(&a->done);
 	if (s) {
-		sqe_list_del(&a->done, s);
 		*cqe = (struct iommufd_async_cqe){ .user_data = s->user_data, .res = s->res };
-		release_slot(a, s);
+		req_reaped(a, s);
 	}
 	pthread_mutex_unlock(&a->lock);
 	/* Everything submitted ran in submit: nothing will arrive later. */

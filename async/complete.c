@@ -54,7 +54,7 @@ void done_posting(struct iommufd_async *a, struct posting *p)
 		}
 	}
 	/* What waited for this completion may run now. */
-	if (a->queue.head)
+	if (!TAILQ_EMPTY(&a->queue))
 		pthread_cond_broadcast(&a->work_cond);
 	pthread_mutex_unlock(&a->lock);
 }
@@ -68,9 +68,7 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 
 	memcpy(keys, s->keys, sizeof(keys));
 	pthread_mutex_lock(&a->lock);
-	sqe_list_del(&a->running, s);
-	a->nr_running--;
-	release_slot(a, s);
+	req_finish(a, s);
 	begin_posting(a, &p);
 	pthread_mutex_unlock(&a->lock);
 	post(a, wr, user_data, res);

@@ -36,12 +36,14 @@ bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_
 				if (keys_overlap(&s->keys[i], &p->keys[j]))
 					return true;
 	/* Only its own batch running (one thread submitting): nothing to check there. */
-	for (const struct iommufd_async_sqe *r = a->nr_running > own ? a->running.head : NULL; r;
-	     r = r->next)
+	for (const struct iommufd_async_sqe *r = a->nr_running > own ? TAILQ_FIRST(&a->running)
+								    : NULL;
+	     r; r = TAILQ_NEXT(r, link))
 		/* Same inline batch: those run one after the other, in order, anyway. */
 		if ((!s->batch || r->batch != s->batch) && reqs_conflict(s, r))
 			return true;
-	for (const struct iommufd_async_sqe *q = a->queue.head; q && q != s; q = q->next)
+	for (const struct iommufd_async_sqe *q = TAILQ_FIRST(&a->queue); q && q != s;
+	     q = TAILQ_NEXT(q, link))
 		if (!q->cancelled && reqs_conflict(s, q))
 			return true;
 	return false;
@@ -49,7 +51,9 @@ bool dispatch_blocked(const struct iommufd_async *a, const struct iommufd_async_
 
 struct iommufd_async_sqe *dispatch_pick(struct iommufd_async *a)
 {
-	for (struct iommufd_async_sqe *s = a->queue.head; s; s = s->next)
+	struct iommufd_async_sqe *s;
+
+	TAILQ_FOREACH(s, &a->queue, link)
 		if (s->cancelled || !dispatch_blocked(a, s, 0))
 			return s;
 	return NULL;
@@ -72,10 +76,7 @@ void *worker_main(void *arg)
 		}
 		s = dispatch_pick(a);
 		if (s) {
-			sqe_list_del(&a->queue, s);
-			s->state = REQ_RUNNING;
-			sqe_list_add_tail(&a->running, s);
-			a->nr_running++;
+			req_start(a, s);
 			pthread_mutex_unlock(&a->lock);
 			if (s->cancelled) {
 				res = -ECANCELED;
@@ -88,7 +89,7 @@ void *worker_main(void *arg)
 			pthread_mutex_lock(&a->lock);
 			continue;
 		}
-		if (a->stopping && !a->queue.head)
+		if (a->stopping && TAILQ_EMPTY(&a->queue))
 			break;
 		pthread_cond_wait(&a->work_cond, &a->lock);
 	}

@@ -1,5 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Private to async/: requests, the worker pool, split maps, completions. */
+/*
+ * Private to async/: requests, the worker pool, split maps, completions.
+ *
+ * Lock order, outermost first:
+ *
+ *   1. the ioas's and the core's own locks: a request runs (req_execute())
+ *      and computes its keys (the trackers) with no lock of ours held, but
+ *      a split map offers itself to the pool (lend.c) and withdraws under
+ *      the ioas's map lock;
+ *   2. a->lock: the request lists and states (state.c), the lent maps, the
+ *      completions being posted. Nothing is taken under it, and it is let go
+ *      before a request runs, before a completion is posted and before a
+ *      lent map is helped; its condition variables wait on it alone;
+ *   3. a->post_lock: the shared ring inline completions are posted from;
+ *   4. a->explain_lock, innermost: the table of failures (a failed post is
+ *      recorded with post_lock held).
+ *
+ * a->lock and a->post_lock are never held together.
+ */
 #ifndef ASYNC_INTERNAL_H
 #define ASYNC_INTERNAL_H
 
@@ -9,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <iommufd/async.h>
 
@@ -53,8 +72,11 @@ struct req_key {
 	uint64_t first, last;	/* inclusive */
 };
 
+/* The requests in one state (state.c). */
+TAILQ_HEAD(sqe_list, iommufd_async_sqe);
+
 struct iommufd_async_sqe {
-	struct iommufd_async_sqe *prev, *next;	/* in the free, taken or queue list */
+	TAILQ_ENTRY(iommufd_async_sqe) link;	/* on the list of its state */
 	struct iommufd_async_sqe *inline_next;	/* a submit's batch run inline */
 	const void *batch;	/* which submit call runs it inline, else NULL */
 	enum req_state state;
@@ -79,10 +101,6 @@ struct iommufd_async_sqe {
 	struct ioas_dma_buf *buf;
 	struct ioas_dma_buf **buf_out;
 	int res;		/* synchronous mode: the result until reaped */
-};
-
-struct sqe_list {
-	struct iommufd_async_sqe *head, *tail;
 };
 
 /*
@@ -155,9 +173,28 @@ struct iommufd_async {
 	unsigned int next_failure;
 };
 
-/* lists (async.c) */
-void sqe_list_add_tail(struct sqe_list *l, struct iommufd_async_sqe *s);
-void sqe_list_del(struct sqe_list *l, struct iommufd_async_sqe *s);
+/*
+ * state.c: every change of a request's state and list, with a->lock held.
+ * @mine is a submitting thread's own list of the requests it took.
+ */
+void req_init(struct iommufd_async *a);		/* the lists, empty */
+void req_add_slots(struct iommufd_async *a);	/* a->slots, all FREE */
+/* FREE -> TAKEN, for the calling thread; NULL when every slot is out. */
+struct iommufd_async_sqe *req_take(struct iommufd_async *a);
+/* The calling thread's TAKEN requests, in order, moved to @mine. */
+void req_take_mine(struct iommufd_async *a, struct sqe_list *mine);
+/* TAKEN -> QUEUED, for a worker. */
+void req_queue(struct iommufd_async *a, struct sqe_list *mine, struct iommufd_async_sqe *s);
+/* TAKEN -> RUNNING in the submitting thread (an inline batch). */
+void req_run_inline(struct iommufd_async *a, struct sqe_list *mine, struct iommufd_async_sqe *s);
+/* QUEUED -> RUNNING on a worker. */
+void req_start(struct iommufd_async *a, struct iommufd_async_sqe *s);
+/* RUNNING -> FREE: the slot goes back before the completion is posted. */
+void req_finish(struct iommufd_async *a, struct iommufd_async_sqe *s);
+/* Synchronous mode: TAKEN -> RUNNING (on no list) -> DONE -> FREE when reaped. */
+void req_run_sync(struct iommufd_async *a, struct sqe_list *mine, struct iommufd_async_sqe *s);
+void req_done(struct iommufd_async *a, struct iommufd_async_sqe *s);
+void req_reaped(struct iommufd_async *a, struct iommufd_async_sqe *s);
 
 /* complete.c: with a->lock held, hold back what overlaps @p until done_posting(). */
 void begin_posting(struct iommufd_async *a, struct posting *p);
@@ -192,8 +229,6 @@ void lend_help(struct iommufd_async *a, struct lent *l);
 /* @s ran with @res: give its slot back, then post its completion from @wr. */
 void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_async_sqe *s,
 		  int res);
-/* With a->lock held: back to the free list. */
-void release_slot(struct iommufd_async *a, struct iommufd_async_sqe *s);
 /* Post @n completions at once from the shared post ring. */
 void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *res, unsigned int n);
 void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text);
