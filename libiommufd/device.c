@@ -78,7 +78,7 @@ static void name_from_path(const char *path, char *bdf, size_t len)
 IOMMUFD_API int iommufd_device_open(struct iommufd_ctx *ctx, const char *name,
 				    struct iommufd_device **ret)
 {
-	char path[PATH_MAX], bdf[32] = "";
+	char path[PATH_MAX], bdf[48] = "";
 	struct iommufd_device *dev;
 	int fd, r;
 
@@ -122,7 +122,7 @@ IOMMUFD_API int iommufd_device_from_fd(struct iommufd_ctx *ctx, int fd, unsigned
 				       uint32_t dev_id, struct iommufd_device **ret)
 {
 	struct iommufd_device *dev;
-	char path[64], target[PATH_MAX], bdf[32] = "";
+	char path[64], target[PATH_MAX], bdf[48] = "";
 	ssize_t n;
 	int r;
 

@@ -10,7 +10,7 @@ struct iommufd_device {
 	int fd;
 	bool own_fd;
 	uint32_t dev_id;
-	char name[32];			/* BDF, or "" */
+	char name[48];			/* BDF, mdev UUID (its cdev has no BDF), or "" */
 	pthread_mutex_t lock;		/* attach state */
 	uint32_t pt_id;			/* attached IOAS/HWPT, 0 when detached */
 	/*

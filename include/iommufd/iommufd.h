@@ -521,7 +521,7 @@ IOMMUFD_API struct iommufd_device *iommufd_device_close(struct iommufd_device *d
 IOMMUFD_API uint32_t iommufd_device_id(const struct iommufd_device *dev);
 /* The cdev fd, owned by @dev (for VFIO ioctls the library lacks); -EINVAL for NULL. */
 IOMMUFD_API int iommufd_device_fd(const struct iommufd_device *dev);
-/* The BDF if known ("" otherwise). */
+/* The BDF if known, an mdev's UUID when opened by its cdev path ("" otherwise). */
 IOMMUFD_API const char *iommufd_device_name(const struct iommufd_device *dev);
 
 /*
@@ -709,6 +709,237 @@ IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
 IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t vector, bool mask);
 /* The vector's pending bit in the PBA: 1, 0, or -errno as for the mask. */
 IOMMUFD_API int iommufd_device_msix_pending(struct iommufd_device *dev, uint32_t vector);
+
+/* ------------------------------------------------------------------------ */
+/* VFIO device features: migration, DMA logging, low power, VF token        */
+/* ------------------------------------------------------------------------ */
+
+/* VFIO_DEVICE_FEATURE indexes; the same numbers as the uAPI's. */
+enum iommufd_device_feature {
+	IOMMUFD_DEVICE_FEATURE_PCI_VF_TOKEN = 0,
+	IOMMUFD_DEVICE_FEATURE_MIGRATION = 1,
+	IOMMUFD_DEVICE_FEATURE_MIG_DEVICE_STATE = 2,
+	IOMMUFD_DEVICE_FEATURE_LOW_POWER_ENTRY = 3,
+	IOMMUFD_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP = 4,
+	IOMMUFD_DEVICE_FEATURE_LOW_POWER_EXIT = 5,
+	IOMMUFD_DEVICE_FEATURE_DMA_LOGGING_START = 6,
+	IOMMUFD_DEVICE_FEATURE_DMA_LOGGING_STOP = 7,
+	IOMMUFD_DEVICE_FEATURE_DMA_LOGGING_REPORT = 8,
+	IOMMUFD_DEVICE_FEATURE_MIG_DATA_SIZE = 9,
+	IOMMUFD_DEVICE_FEATURE_NR = 10,		/* the ones this library knows */
+};
+
+/* What a device can do with a feature (iommufd_device_feature_probe()). */
+enum iommufd_device_feature_ops {
+	IOMMUFD_DEVICE_FEATURE_GET = 1 << 0,
+	IOMMUFD_DEVICE_FEATURE_SET = 1 << 1,
+};
+
+/**
+ * iommufd_device_feature_probe() - does the device offer a VFIO device feature?
+ * @dev: the device.
+ * @feature: enum iommufd_device_feature, or any uAPI feature index (< 0x10000).
+ * @ops: out (optional): IOMMUFD_DEVICE_FEATURE_GET and/or _SET, what it allows.
+ *
+ * Return: 0 when the device offers @feature; -ENOTTY when it does not (the
+ * explanation names the feature and the device).
+ */
+IOMMUFD_API int iommufd_device_feature_probe(struct iommufd_device *dev, uint32_t feature,
+					     uint32_t *ops);
+
+/*
+ * VFIO_DEVICE_FEATURE GET or SET (@op: one IOMMUFD_DEVICE_FEATURE_GET/_SET)
+ * of @feature with @len bytes of @data, for features that have no call of
+ * their own here. Return: 0 or -errno (-ENOTTY: the device lacks @feature).
+ */
+IOMMUFD_API int iommufd_device_feature(struct iommufd_device *dev, uint32_t feature,
+				       uint32_t op, void *data, size_t len);
+
+/* The uAPI name of a feature ("MIGRATION", ...); NULL for one this library does not know. */
+IOMMUFD_API const char *iommufd_device_feature_name(uint32_t feature);
+
+/* Migration states; the same numbers as the uAPI's enum vfio_device_mig_state. */
+enum iommufd_mig_state {
+	IOMMUFD_MIG_ERROR = 0,
+	IOMMUFD_MIG_STOP = 1,
+	IOMMUFD_MIG_RUNNING = 2,
+	IOMMUFD_MIG_STOP_COPY = 3,
+	IOMMUFD_MIG_RESUMING = 4,
+	IOMMUFD_MIG_RUNNING_P2P = 5,
+	IOMMUFD_MIG_PRE_COPY = 6,
+	IOMMUFD_MIG_PRE_COPY_P2P = 7,
+	IOMMUFD_MIG_NR_STATES = 8,
+};
+
+/* Migration flags (iommufd_device_mig_flags()); the uAPI's VFIO_MIGRATION_* bits. */
+enum iommufd_mig_flags {
+	IOMMUFD_MIG_FLAG_STOP_COPY = 1 << 0,
+	IOMMUFD_MIG_FLAG_P2P = 1 << 1,
+	IOMMUFD_MIG_FLAG_PRE_COPY = 1 << 2,
+};
+
+/* "RUNNING", "STOP_COPY", ...; "?" for a number that is no state. */
+IOMMUFD_API const char *iommufd_mig_state_name(enum iommufd_mig_state state);
+
+/**
+ * iommufd_mig_path() - the arcs from one migration state to another.
+ * @flags: the device's migration flags (enum iommufd_mig_flags).
+ * @from: the current state.
+ * @to: the wanted state.
+ * @path: out: the states after each arc, the last being @to.
+ * @max: room in @path.
+ *
+ * The kernel's state machine (vfio_mig_get_next_state()) moves a device only
+ * along single arcs; a request between states further apart is walked
+ * through the states between, skipping those the device's flags leave out.
+ * This computes that walk without a device.
+ *
+ * Return: the number of arcs (0 when @from is @to; it may exceed @max: call
+ * again with more room); -EINVAL when there is no path (a state the flags do
+ * not offer, ERROR, or an arc the kernel forbids, as STOP_COPY -> PRE_COPY):
+ * the explanation names the arcs that leave @from.
+ */
+IOMMUFD_API int iommufd_mig_path(uint32_t flags, enum iommufd_mig_state from,
+				 enum iommufd_mig_state to, enum iommufd_mig_state *path,
+				 size_t max);
+
+/* The device's migration flags; -ENOTTY when it cannot migrate. */
+IOMMUFD_API int iommufd_device_mig_flags(struct iommufd_device *dev, uint32_t *flags);
+/* The device's migration state now. */
+IOMMUFD_API int iommufd_device_mig_get_state(struct iommufd_device *dev,
+					     enum iommufd_mig_state *state);
+
+/**
+ * iommufd_device_mig_set_state() - move a device to a migration state.
+ * @dev: the device.
+ * @state: the wanted state.
+ * @data_fd: out (optional): the migration data fd the last arc opened
+ *	(entering STOP_COPY, PRE_COPY, PRE_COPY_P2P or RESUMING from outside
+ *	the saving states), close-on-exec and the caller's to close; -1 when
+ *	no arc opened one. With NULL such an fd is closed.
+ *
+ * Walks iommufd_mig_path() from the current state, one VFIO arc at a time,
+ * so that a failure names the arc that failed. The caller serialises the
+ * calls that change a device's state.
+ *
+ * Return: 0; -ENOTTY when the device cannot migrate; -EINVAL with no path
+ * (nothing is changed; the explanation names the allowed arcs). When an arc
+ * fails, the kernel's error: the device is then in the state
+ * iommufd_device_mig_get_state() reports (the explanation names it), which
+ * may be ERROR (iommufd_device_reset() brings it back to RUNNING).
+ */
+IOMMUFD_API int iommufd_device_mig_set_state(struct iommufd_device *dev,
+					     enum iommufd_mig_state state, int *data_fd);
+
+/* The device's estimate of the bytes STOP_COPY will produce (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE). */
+IOMMUFD_API int iommufd_device_mig_data_size(struct iommufd_device *dev, uint64_t *bytes);
+
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO on a data fd of @dev in PRE_COPY or PRE_COPY_P2P:
+ * the bytes of initial state not yet read and the dirty bytes known now
+ * (both optional). -EINVAL in another state; -ENOTTY without PRE_COPY.
+ */
+IOMMUFD_API int iommufd_device_mig_precopy_info(struct iommufd_device *dev, int data_fd,
+						uint64_t *initial_bytes, uint64_t *dirty_bytes);
+
+/**
+ * iommufd_device_dma_log_start() - have the device track the pages it writes.
+ * @dev: the device.
+ * @ranges: the IOVA ranges to track; @nr of them, not overlapping.
+ * @nr: 1..(page size / 16).
+ * @page_size: in: the granule wanted (a power of two, 4 KiB or more), which
+ *	every range start and end must be aligned to; out: the device's own.
+ *
+ * Device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_START) is the device's
+ * own dirty tracking, for devices whose IOMMU cannot track (compare
+ * iommufd_hwpt_get_dirty_bitmap()).
+ *
+ * Return: 0; -ENOTTY when the device has no DMA logging; -EINVAL for a bad
+ * range (named in the explanation).
+ */
+IOMMUFD_API int iommufd_device_dma_log_start(struct iommufd_device *dev,
+					     const struct iommufd_iova_range *ranges, size_t nr,
+					     uint64_t *page_size);
+/* Stop DMA logging. -ENOTTY when the device has none. */
+IOMMUFD_API int iommufd_device_dma_log_stop(struct iommufd_device *dev);
+/*
+ * Read and clear the dirty bits of [iova, iova + length) into @bitmap (a bit
+ * per @page_size page, bit 0 of bitmap[0] for @iova; length / page_size bits,
+ * rounded up to whole uint64_t); the bitmap is cleared first, so it holds
+ * this report alone. -ENOTTY without DMA logging.
+ */
+IOMMUFD_API int iommufd_device_dma_log_report(struct iommufd_device *dev, uint64_t iova,
+					      uint64_t length, uint64_t page_size,
+					      uint64_t *bitmap);
+
+/*
+ * Let the device enter a low-power state while unused
+ * (VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY; with @wakeup_eventfd >= 0,
+ * ..._ENTRY_WITH_WAKEUP: the eventfd is signalled when the device wakes by
+ * itself). Any access to the device brings it back. -ENOTTY when the device
+ * or the kernel has no runtime power management for it.
+ */
+IOMMUFD_API int iommufd_device_low_power_enter(struct iommufd_device *dev, int wakeup_eventfd);
+/* Leave low power (VFIO_DEVICE_FEATURE_LOW_POWER_EXIT). */
+IOMMUFD_API int iommufd_device_low_power_exit(struct iommufd_device *dev);
+
+/**
+ * iommufd_device_set_vf_token() - set the VF token of an SR-IOV PF.
+ * @dev: a physical function bound to vfio-pci.
+ * @uuid: the token, as text ("8-4-4-4-12" hex digits).
+ *
+ * A VF of this PF bound to vfio-pci may then be opened only by a user who
+ * shows the same token: through a VFIO group, in the device name
+ * ("BDF vf_token=UUID", which the compat shim also takes). Linux 6.12's cdev
+ * bind does not ask for the token; 6.17 adds it to VFIO_DEVICE_BIND_IOMMUFD.
+ *
+ * Return: 0; -EINVAL for a malformed @uuid; -ENOTTY when @dev is not a PF
+ * that vfio-pci manages VFs for (the explanation says which).
+ */
+IOMMUFD_API int iommufd_device_set_vf_token(struct iommufd_device *dev, const char *uuid);
+
+/* One device a PCI hot reset affects (iommufd_device_hot_reset_info()). */
+struct iommufd_reset_dep {
+	char bdf[16];		/* "DDDD:BB:DD.F" */
+	/*
+	 * Its device ID in the context @dev is bound to; 0 when not bound to
+	 * it. @owned says whether the reset may still touch it: bound here, or
+	 * in a VFIO group this iommufd owns and not open.
+	 */
+	uint32_t dev_id;
+	bool owned;
+};
+
+/**
+ * iommufd_device_hot_reset_info() - which devices a PCI hot reset of @dev affects.
+ * @dev: the device.
+ * @deps: out: a malloc()ed array the caller frees, one entry per device on
+ *	the bus or slot that would be reset (@dev among them).
+ * @nr: out: its length.
+ *
+ * Return: 0; -ENODEV when the device has no bus or slot reset (on the root
+ * bus, for instance); -ENOTTY for a device that is not PCI (an mdev).
+ */
+IOMMUFD_API int iommufd_device_hot_reset_info(struct iommufd_device *dev,
+					      struct iommufd_reset_dep **deps, size_t *nr);
+
+/**
+ * iommufd_device_hot_reset_set() - hot reset a set of devices bound to one iommufd.
+ * @devs: the devices, all bound to the same context.
+ * @nr: how many.
+ *
+ * Groups @devs by the bus or slot reset that covers each, checks that every
+ * device each reset affects is owned by the context, and only then resets:
+ * one VFIO_DEVICE_PCI_HOT_RESET per group (the cdev form, no group fds).
+ * A device of the set that no reset reaches stops it before anything is
+ * reset.
+ *
+ * Return: 0; -EINVAL for devices of different contexts; -EPERM when a reset
+ * would touch a device this iommufd does not own (named); -ENODEV when a
+ * device has no bus or slot reset. On a failure before the first reset,
+ * nothing was reset.
+ */
+IOMMUFD_API int iommufd_device_hot_reset_set(struct iommufd_device *const *devs, size_t nr);
 
 /* What a launcher (iommufd-ctl exec) handed over: the iommufd, IOASes, devices. */
 struct iommufd_handoff;

@@ -45,3 +45,7 @@ UNIT_TESTS += $(O)/tests/unit/test_handoff_env
 # The context's mapping record and its owners (libiommufd/mapping_record.c).
 $(eval $(call program,tests/unit/test_mapping_record,tests/unit/test_mapping_record.c,-lcmocka))
 UNIT_TESTS += $(O)/tests/unit/test_mapping_record
+
+# The migration state machine's walks and refusals, the VF token's UUID (libiommufd/device_mig.c).
+$(eval $(call program,tests/unit/test_mig,tests/unit/test_mig.c,-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_mig

@@ -61,3 +61,7 @@ storm: $(O)/tests/vm/test_storm
 	$(Q)tests/vm/run --no-iommu --timeout 14400 -- env STORM_OPS=$${STORM_OPS:-1000000} \
 		STORM_SECONDS=0 $(O)/tests/vm/test_storm
 .PHONY: storm
+
+# What a VMM needs: device features, migration on two mtty mdevs, hot-reset scope.
+$(eval $(call program,tests/vm/test_vmm,tests/vm/test_vmm.c tests/vm/edu.c $(VM_HARNESS),))
+VM_TESTS += $(O)/tests/vm/test_vmm

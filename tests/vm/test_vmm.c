@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What a VMM needs from a passed-through device beyond the IOMMU: device
+ * features, live migration through the state machine (on two instances of
+ * the kernel's mtty sample, an mdev that implements VFIO migration), device
+ * DMA logging, the VF token's refusal on a device that is no PF, and PCI hot
+ * reset with the cdev's device IDs (on edu behind its root port).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include "edu.h"
+#include "harness.h"
+
+#define MTTY_TYPE "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2"
+
+/* 16550 registers of an mtty port (its I/O BAR: BAR0 is port 0, BAR1 port 1). */
+#define UART_TX 0	/* write: into the loop-back FIFO; read: RX, out of it */
+#define UART_LCR 3
+#define UART_LSR 5
+#define UART_SCR 7
+#define UART_LSR_DR 0x01
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Create an mtty instance; its cdev path in @cdev. */
+static int mtty_create(const char *uuid, char *cdev, size_t len)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	r = write_str(MTTY_TYPE "/create", uuid);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	r = -ENOENT;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4)) {
+			snprintf(cdev, len, "/dev/vfio/devices/%s", de->d_name);
+			r = 0;
+		}
+	closedir(d);
+	return r;
+}
+
+static void mtty_remove(const char *uuid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
+	write_str(path, "1");
+}
+
+static int reg_write(struct iommufd_device *dev, int port, unsigned int reg, uint8_t v)
+{
+	ssize_t n = iommufd_device_region_write(dev, port, &v, 1, reg);
+
+	return n == 1 ? 0 : (int)(n < 0 ? n : -EIO);
+}
+
+static int reg_read(struct iommufd_device *dev, int port, unsigned int reg)
+{
+	uint8_t v;
+	ssize_t n = iommufd_device_region_read(dev, port, &v, 1, reg);
+
+	return n == 1 ? v : (int)(n < 0 ? n : -EIO);
+}
+
+/* Read a data fd to its end into @buf; the bytes, or -errno. */
+static ssize_t drain(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return (ssize_t)got;
+		got += (size_t)n;
+		if (got == len)
+			return -ENOSPC;
+	}
+}
+
+static int feed(int fd, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+FIXTURE(mig)
+{
+	bool created[2];
+	char uuid[2][40];
+	char cdev[2][300];
+	struct iommufd_ctx *ctx;
+	struct iommufd_device *dev[2];
+	uint32_t ioas_id;
+	int fd;
+};
+
+FIXTURE_SETUP(mig)
+{
+	self->fd = -1;
+	if (access(MTTY_TYPE, F_OK))
+		SKIP(return, "no mtty mdev parent (CONFIG_SAMPLE_VFIO_MDEV_MTTY)");
+	for (int i = 0; i < 2; i++) {
+		snprintf(self->uuid[i], sizeof(self->uuid[i]),
+			 "83b8f4f2-509f-382f-3c1e-e6bfe0fa100%d", i);
+		mtty_remove(self->uuid[i]);	/* a previous test's, if it was killed */
+		ASSERT_OK(mtty_create(self->uuid[i], self->cdev[i], sizeof(self->cdev[i])));
+		self->created[i] = true;
+	}
+	ASSERT_OK(iommufd_ctx_open(NULL, &self->ctx));
+	ASSERT_OK(iommufd_ioas_alloc(self->ctx, &self->ioas_id));
+	for (int i = 0; i < 2; i++) {
+		/* An mdev has no BDF: it is opened by its cdev path, and named by its UUID. */
+		ASSERT_OK(iommufd_device_open(self->ctx, self->cdev[i], &self->dev[i]));
+		/* An emulated-IOMMU device binds and attaches like any other. */
+		ASSERT_OK(iommufd_device_attach(self->dev[i], self->ioas_id));
+	}
+}
+
+FIXTURE_TEARDOWN(mig)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	for (int i = 0; i < 2; i++)
+		iommufd_device_close(self->dev[i]);
+	iommufd_ctx_unref(self->ctx);
+	for (int i = 0; i < 2; i++)
+		if (self->created[i])
+			mtty_remove(self->uuid[i]);
+}
+
+TEST_F(mig, features)
+{
+	enum iommufd_mig_state st;
+	uint32_t ops, flags;
+	uint64_t size;
+
+	EXPECT_EQ(strcmp(iommufd_device_name(self->dev[0]), self->uuid[0]), 0);
+	ASSERT_OK(iommufd_device_feature_probe(self->dev[0], IOMMUFD_DEVICE_FEATURE_MIGRATION,
+					       &ops));
+	EXPECT_EQ(ops, IOMMUFD_DEVICE_FEATURE_GET);
+	ASSERT_OK(iommufd_device_feature_probe(self->dev[0],
+					       IOMMUFD_DEVICE_FEATURE_MIG_DEVICE_STATE, &ops));
+	EXPECT_EQ(ops, IOMMUFD_DEVICE_FEATURE_GET | IOMMUFD_DEVICE_FEATURE_SET);
+	ASSERT_OK(iommufd_device_feature_probe(self->dev[0],
+					       IOMMUFD_DEVICE_FEATURE_DMA_LOGGING_START, &ops));
+	EXPECT_EQ(ops, IOMMUFD_DEVICE_FEATURE_SET);
+	/* mtty is no PCI function of vfio-pci: no VF token, no low power. */
+	ASSERT_ERR(ENOTTY, iommufd_device_feature_probe(self->dev[0],
+							IOMMUFD_DEVICE_FEATURE_PCI_VF_TOKEN,
+							&ops));
+	ASSERT_EXPLAINS("does not offer the VFIO device feature PCI_VF_TOKEN");
+	ASSERT_ERR(ENOTTY, iommufd_device_low_power_enter(self->dev[0], -1));
+	ASSERT_ERR(ENOTTY, iommufd_device_set_vf_token(self->dev[0],
+						       "2ab74924-c335-45f4-9b16-8569e5b08258"));
+	ASSERT_EXPLAINS("not an SR-IOV physical function");
+
+	ASSERT_OK(iommufd_device_mig_flags(self->dev[0], &flags));
+	EXPECT_EQ(flags, IOMMUFD_MIG_FLAG_STOP_COPY | IOMMUFD_MIG_FLAG_P2P |
+			 IOMMUFD_MIG_FLAG_PRE_COPY);
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[0], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_RUNNING);
+	ASSERT_OK(iommufd_device_mig_data_size(self->dev[0], &size));
+	/* A header (magic, versions, ports, flags) and two ports' registers and FIFOs. */
+	EXPECT_TRUE(size > 24 && size < 4096);
+	/* The raw call: GET of MIG_DEVICE_STATE gives the same state. */
+	{
+		struct { uint32_t state; int32_t fd; } raw = { 0, 0 };
+
+		ASSERT_OK(iommufd_device_feature(self->dev[0],
+						 IOMMUFD_DEVICE_FEATURE_MIG_DEVICE_STATE,
+						 IOMMUFD_DEVICE_FEATURE_GET, &raw, sizeof(raw)));
+		EXPECT_EQ(raw.state, IOMMUFD_MIG_RUNNING);
+		EXPECT_EQ(raw.fd, -1);
+	}
+	ASSERT_ERR(EINVAL, iommufd_device_feature(self->dev[0],
+						  IOMMUFD_DEVICE_FEATURE_MIGRATION,
+						  IOMMUFD_DEVICE_FEATURE_SET, &flags, 8));
+}
+
+/* The state that travels: port 0's scratch and line control, bytes in its FIFO, port 1's scratch. */
+static void load_state(struct iommufd_device *dev)
+{
+	ASSERT_OK(reg_write(dev, 0, UART_SCR, 0x5a));
+	ASSERT_OK(reg_write(dev, 0, UART_LCR, 0x03));
+	ASSERT_OK(reg_write(dev, 0, UART_TX, 'h'));
+	ASSERT_OK(reg_write(dev, 0, UART_TX, 'i'));
+	ASSERT_OK(reg_write(dev, 1, UART_SCR, 0xa5));
+}
+
+static void check_state(struct iommufd_device *dev)
+{
+	EXPECT_EQ(reg_read(dev, 0, UART_SCR), 0x5a);
+	EXPECT_EQ(reg_read(dev, 0, UART_LCR), 0x03);
+	EXPECT_EQ(reg_read(dev, 1, UART_SCR), 0xa5);
+	EXPECT_EQ(reg_read(dev, 0, UART_LSR) & UART_LSR_DR, UART_LSR_DR);
+	EXPECT_EQ(reg_read(dev, 0, UART_TX), 'h');
+	EXPECT_EQ(reg_read(dev, 0, UART_TX), 'i');
+	EXPECT_EQ(reg_read(dev, 0, UART_LSR) & UART_LSR_DR, 0);
+}
+
+/* Load the saved stream into dev[1] through RESUMING and run it. */
+static void resume(struct iommufd_device *dev, const uint8_t *buf, size_t len)
+{
+	enum iommufd_mig_state st;
+	int fd = -1;
+
+	ASSERT_OK(iommufd_device_mig_set_state(dev, IOMMUFD_MIG_RESUMING, &fd));
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(iommufd_device_mig_get_state(dev, &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_RESUMING);
+	ASSERT_OK(feed(fd, buf, len));
+	close(fd);
+	ASSERT_OK(iommufd_device_mig_set_state(dev, IOMMUFD_MIG_RUNNING, &fd));
+	EXPECT_EQ(fd, -1);
+	ASSERT_OK(iommufd_device_mig_get_state(dev, &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_RUNNING);
+}
+
+TEST_F(mig, stop_copy_into_file_and_back)
+{
+	char path[] = "/tmp/mtty-state-XXXXXX";
+	uint8_t buf[4096], back[4096];
+	enum iommufd_mig_state st;
+	uint64_t size;
+	ssize_t n;
+	int file;
+
+	load_state(self->dev[0]);
+	/* The second device starts blank, so what it reads later came with the state. */
+	ASSERT_EQ(reg_read(self->dev[1], 0, UART_SCR), 0);
+	ASSERT_EQ(reg_read(self->dev[1], 1, UART_SCR), 0);
+	ASSERT_OK(iommufd_device_mig_data_size(self->dev[0], &size));
+
+	/* RUNNING -> RUNNING_P2P -> STOP -> STOP_COPY, walked by the library. */
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_STOP_COPY, &self->fd));
+	ASSERT_TRUE(self->fd >= 0);
+	EXPECT_TRUE(fcntl(self->fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[0], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_STOP_COPY);
+	n = drain(self->fd, buf, sizeof(buf));
+	ASSERT_EQ(n, (ssize_t)size);
+	close(self->fd);
+	self->fd = -1;
+
+	/* Into a file, and back out of it, as a VMM sends it to the destination. */
+	file = mkstemp(path);
+	ASSERT_SYS(file);
+	unlink(path);
+	ASSERT_OK(feed(file, buf, (size_t)n));
+	ASSERT_EQ(pread(file, back, sizeof(back), 0), n);
+	close(file);
+
+	/* STOP_COPY -> STOP: the source stays stopped. */
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_STOP, NULL));
+	resume(self->dev[1], back, (size_t)n);
+	check_state(self->dev[1]);
+}
+
+TEST_F(mig, pre_copy_then_stop_copy)
+{
+	uint8_t buf[4096];
+	uint64_t initial = 0, dirty = 1;
+	enum iommufd_mig_state st;
+	ssize_t n, m;
+	int fd2 = 0;
+
+	load_state(self->dev[0]);
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_PRE_COPY, &self->fd));
+	ASSERT_TRUE(self->fd >= 0);
+	ASSERT_OK(iommufd_device_mig_precopy_info(self->dev[0], self->fd, &initial, &dirty));
+	EXPECT_TRUE(initial > 0);
+	EXPECT_EQ(dirty, 0);
+	/* The initial bytes can be read while the device runs. */
+	n = read(self->fd, buf, sizeof(buf));
+	ASSERT_EQ(n, (ssize_t)initial);
+	ASSERT_OK(iommufd_device_mig_precopy_info(self->dev[0], self->fd, &initial, NULL));
+	EXPECT_EQ(initial, 0);
+	/* PRE_COPY -> PRE_COPY_P2P -> STOP_COPY: the same session, no new fd. */
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_STOP_COPY, &fd2));
+	EXPECT_EQ(fd2, -1);
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[0], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_STOP_COPY);
+	ASSERT_ERR(EINVAL, iommufd_device_mig_precopy_info(self->dev[0], self->fd, NULL, NULL));
+	ASSERT_EXPLAINS("only given in PRE_COPY");
+	m = drain(self->fd, buf + n, sizeof(buf) - (size_t)n);
+	ASSERT_TRUE(m > 0);
+	resume(self->dev[1], buf, (size_t)(n + m));
+	check_state(self->dev[1]);
+}
+
+TEST_F(mig, wrong_order_names_the_arcs)
+{
+	enum iommufd_mig_state st;
+	int fd = 0;
+
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_STOP_COPY, &self->fd));
+	/* The kernel forbids STOP_COPY -> PRE_COPY; nothing is tried, nothing changes. */
+	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_PRE_COPY, &fd));
+	EXPECT_EQ(fd, -1);
+	ASSERT_EXPLAINS("no arc leads from STOP_COPY to PRE_COPY; the arcs from STOP_COPY are: "
+			"STOP_COPY -> STOP");
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[0], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_STOP_COPY);
+	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_PRE_COPY_P2P,
+							NULL));
+	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[0], IOMMUFD_MIG_ERROR, NULL));
+	ASSERT_EXPLAINS("ERROR cannot be asked for");
+	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[0], 42, NULL));
+
+	/* RESUMING -> STOP with no data: the driver refuses it, the device stays in RESUMING. */
+	ASSERT_OK(iommufd_device_mig_set_state(self->dev[1], IOMMUFD_MIG_RESUMING, &fd));
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[1], IOMMUFD_MIG_RUNNING, NULL));
+	ASSERT_EXPLAINS("migration arc RESUMING -> STOP (step 1 of 3 from RESUMING to RUNNING)");
+	ASSERT_EXPLAINS("the device is now in RESUMING");
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[1], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_RESUMING);
+	/* A reset brings a device back to RUNNING. */
+	ASSERT_OK(iommufd_device_reset(self->dev[1]));
+	ASSERT_OK(iommufd_device_mig_get_state(self->dev[1], &st));
+	EXPECT_EQ(st, IOMMUFD_MIG_RUNNING);
+}
+
+TEST_F(mig, dma_logging)
+{
+	struct iommufd_iova_range r[2] = { { 0x100000, 0x1fffff }, { 0x400000, 0x400fff } };
+	uint64_t page = 4096, bitmap[4] = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+
+	ASSERT_ERR(EINVAL, iommufd_device_dma_log_start(self->dev[0], r, 2, &(uint64_t){ 4095 }));
+	r[1].start = 0x400800;
+	ASSERT_ERR(EINVAL, iommufd_device_dma_log_start(self->dev[0], r, 2, &page));
+	ASSERT_EXPLAINS("range 1 (0x400800-0x400fff)");
+	r[1].start = 0x400000;
+	ASSERT_OK(iommufd_device_dma_log_start(self->dev[0], r, 2, &page));
+	EXPECT_EQ(page, 4096);
+	/* mtty does no DMA: nothing is dirty, and the bitmap says so. */
+	ASSERT_OK(iommufd_device_dma_log_report(self->dev[0], 0x100000, 256 * 4096, 4096,
+						bitmap));
+	EXPECT_EQ(bitmap[0] | bitmap[1] | bitmap[2] | bitmap[3], 0);
+	ASSERT_OK(iommufd_device_dma_log_stop(self->dev[0]));
+}
+
+TEST_F(mig, no_hot_reset_for_an_mdev)
+{
+	struct iommufd_reset_dep *deps = NULL;
+	size_t nr = 0;
+
+	ASSERT_ERR(ENOTTY, iommufd_device_hot_reset_info(self->dev[0], &deps, &nr));
+	ASSERT_EXPLAINS("is not a PCI device");
+	ASSERT_ERR(ENOTTY, iommufd_device_hot_reset_set(self->dev, 2));
+}
+
+FIXTURE(edu)
+{
+	char bdf[32];
+	struct iommufd_ctx *ctx;
+	struct iommufd_device *dev;
+};
+
+FIXTURE_SETUP(edu)
+{
+	if (edu_find(self->bdf, sizeof(self->bdf)) < 0)
+		SKIP(return, "no edu device");
+	if (!getenv("LIBIOMMUFD_VM_IOMMU") || !strcmp(getenv("LIBIOMMUFD_VM_IOMMU"), "0"))
+		SKIP(return, "guest booted without an IOMMU");
+	ASSERT_OK(iommufd_ctx_open(NULL, &self->ctx));
+	ASSERT_OK(iommufd_device_open(self->ctx, self->bdf, &self->dev));
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	iommufd_device_close(self->dev);
+	iommufd_ctx_unref(self->ctx);
+}
+
+TEST_F(edu, no_migration_no_dma_logging)
+{
+	enum iommufd_mig_state st;
+	uint32_t flags;
+	uint64_t page = 4096, bitmap = 0;
+	struct iommufd_iova_range r = { 0, 0xfff };
+	int fd = 0;
+
+	ASSERT_ERR(ENOTTY, iommufd_device_feature_probe(self->dev,
+							IOMMUFD_DEVICE_FEATURE_MIGRATION, NULL));
+	ASSERT_ERR(ENOTTY, iommufd_device_mig_flags(self->dev, &flags));
+	ASSERT_EXPLAINS("cannot migrate");
+	ASSERT_ERR(ENOTTY, iommufd_device_mig_get_state(self->dev, &st));
+	ASSERT_ERR(ENOTTY, iommufd_device_mig_set_state(self->dev, IOMMUFD_MIG_STOP, &fd));
+	EXPECT_EQ(fd, -1);
+	ASSERT_ERR(ENOTTY, iommufd_device_dma_log_start(self->dev, &r, 1, &page));
+	ASSERT_EXPLAINS("has no device DMA logging");
+	ASSERT_ERR(ENOTTY, iommufd_device_dma_log_report(self->dev, 0, 4096, 4096, &bitmap));
+	ASSERT_ERR(ENOTTY, iommufd_device_dma_log_stop(self->dev));
+}
+
+TEST_F(edu, vf_token_refused_on_a_non_pf)
+{
+	uint32_t ops;
+
+	/* edu has no SR-IOV capability: vfio-pci gives it no VF token. */
+	ASSERT_ERR(ENOTTY, iommufd_device_feature_probe(self->dev,
+							IOMMUFD_DEVICE_FEATURE_PCI_VF_TOKEN, &ops));
+	ASSERT_ERR(ENOTTY, iommufd_device_set_vf_token(self->dev,
+						       "2ab74924-c335-45f4-9b16-8569e5b08258"));
+	ASSERT_EXPLAINS("not an SR-IOV physical function");
+	/* A malformed token is refused before the kernel is asked. */
+	ASSERT_ERR(EINVAL, iommufd_device_set_vf_token(self->dev,
+						       "2ab74924-c335-45f4-9b16-8569e5b0825"));
+	ASSERT_EXPLAINS("is not a UUID");
+	ASSERT_ERR(EINVAL, iommufd_device_set_vf_token(self->dev,
+						       "2ab74924xc335-45f4-9b16-8569e5b08258"));
+	ASSERT_ERR(EINVAL, iommufd_device_set_vf_token(self->dev,
+						       "2ab74924-c335-45f4-9b16-8569e5b082580"));
+}
+
+TEST_F(edu, hot_reset_scope)
+{
+	struct iommufd_reset_dep *deps = NULL;
+	struct iommufd_device *set[1] = { self->dev };
+	size_t nr = 0;
+
+	/* edu sits alone behind its root port: the reset touches it only, by its ID here. */
+	ASSERT_OK(iommufd_device_hot_reset_info(self->dev, &deps, &nr));
+	ASSERT_EQ(nr, 1);
+	EXPECT_EQ(strcmp(deps[0].bdf, self->bdf), 0);
+	EXPECT_EQ(deps[0].dev_id, iommufd_device_id(self->dev));
+	EXPECT_TRUE(deps[0].owned);
+	free(deps);
+	ASSERT_OK(iommufd_device_hot_reset_set(set, 1));
+	/* The device still answers after the reset. */
+	{
+		uint32_t v = 0x12345678, back = 0;
+
+		ASSERT_EQ(iommufd_device_region_write(self->dev, 0, &v, 4, EDU_REG_LIVENESS), 4);
+		ASSERT_EQ(iommufd_device_region_read(self->dev, 0, &back, 4, EDU_REG_LIVENESS), 4);
+		EXPECT_EQ(back, ~v);
+	}
+}
+
+TEST_F(edu, hot_reset_set_refusals)
+{
+	const char *uuid = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1009";
+	struct iommufd_device *set[2] = { self->dev, NULL };
+	struct iommufd_ctx *other;
+	char cdev[300];
+
+	ASSERT_ERR(EINVAL, iommufd_device_hot_reset_set(set, 0));
+	ASSERT_ERR(EINVAL, iommufd_device_hot_reset_set(set, 2));	/* a NULL device */
+	if (access(MTTY_TYPE, F_OK))
+		SKIP(return, "no mtty mdev parent for a second device");
+	/* Devices of two iommufds: refused before anything is asked of the kernel. */
+	mtty_remove(uuid);
+	ASSERT_OK(mtty_create(uuid, cdev, sizeof(cdev)));
+	ASSERT_OK(iommufd_ctx_open(NULL, &other));
+	if (iommufd_device_open(other, cdev, &set[1]) == 0) {
+		EXPECT_EQ(iommufd_device_hot_reset_set(set, 2), -EINVAL);
+		EXPECT_TRUE(strstr(iommufd_last_error(), "bound to different iommufds") != NULL);
+		iommufd_device_close(set[1]);
+	} else {
+		th_fail(false, __FILE__, __LINE__, "open %s: %s", cdev, iommufd_last_error());
+	}
+	iommufd_ctx_unref(other);
+	mtty_remove(uuid);
+}
+
+TEST_F(edu, low_power)
+{
+	int efd, notefd;
+
+	/* vfio-pci offers it on any PCI device (without CONFIG_PM it only keeps the flag). */
+	ASSERT_OK(iommufd_device_feature_probe(self->dev, IOMMUFD_DEVICE_FEATURE_LOW_POWER_ENTRY,
+					       NULL));
+	ASSERT_OK(iommufd_device_low_power_enter(self->dev, -1));
+	ASSERT_ERR(EINVAL, iommufd_device_low_power_enter(self->dev, -1));
+	ASSERT_EXPLAINS("in low power already");
+	ASSERT_OK(iommufd_device_low_power_exit(self->dev));
+	ASSERT_OK(iommufd_device_low_power_exit(self->dev));	/* leaving twice is harmless */
+	/* With a wakeup eventfd; an fd that is no eventfd is refused. */
+	notefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_SYS(notefd);
+	ASSERT_ERR(EINVAL, iommufd_device_low_power_enter(self->dev, notefd));
+	close(notefd);
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_SYS(efd);
+	ASSERT_OK(iommufd_device_low_power_enter(self->dev, efd));
+	ASSERT_OK(iommufd_device_low_power_exit(self->dev));
+	close(efd);
+	ASSERT_ERR(EINVAL, iommufd_device_low_power_enter(self->dev, -2));
+}
+
+TEST_HARNESS_MAIN
