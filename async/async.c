@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The async object: mode, worker pool, request slots, submit, cancel, reaping. */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/eventfd.h>
 
 #include "internal.h"
 
@@ -93,6 +96,10 @@ static int choose_mode(struct iommufd_async *a, struct io_uring *ring, unsigned 
 		if (r == 0) {
 			a->has_own_ring = true;
 			a->ring = &a->own_ring;
+			a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (a->wake_fd < 0)
+				return iommufd_set_last_error(-errno, "async: the eventfd that wakes "
+							      "the reaper: %s", strerror(errno));
 			return 0;
 		}
 		io_uring_queue_exit(&a->own_ring);
@@ -177,6 +184,7 @@ IOMMUFD_API int iommufd_async_new(struct io_uring *ring, const struct iommufd_as
 	if (!a)
 		return iommufd_set_last_error(-ENOMEM, "async: out of memory for the context");
 	req_init(a);
+	a->wake_fd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->explain_lock, NULL);
 	pthread_cond_init(&a->work_cond, NULL);
@@ -250,6 +258,8 @@ IOMMUFD_API struct iommufd_async *iommufd_async_free(struct iommufd_async *a)
 		io_uring_queue_exit(&a->post_ring);
 	if (a->has_own_ring)
 		io_uring_queue_exit(&a->own_ring);
+	if (a->wake_fd >= 0)
+		close(a->wake_fd);
 	pthread_mutex_destroy(&a->post_lock);
 	pthread_cond_destroy(&a->work_cond);
 	pthread_cond_destroy(&a->idle_cond);
@@ -442,16 +452,25 @@ static int reap_sync(struct iommufd_async *a, struct iommufd_async_cqe *cqe)
 	return s ? 0 : -ENOENT;
 }
 
+/*
+ * The own ring's next CQE. Waiting ends with one, or with -ENOENT once no
+ * completion or event can come: unposted drops just after a post lands, so
+ * a wait that began while it was not yet 0 is woken through a->wake_fd
+ * (wake_reaper()) when it gets there, as when the last watch goes.
+ */
 static int reap_ring(struct iommufd_async *a, struct iommufd_async_cqe *cqe, bool wait)
 {
-	/* unposted drops just after a post lands: re-check it now and then. */
-	struct __kernel_timespec tick = { .tv_nsec = 1000000 };
+	struct pollfd fds[2] = {
+		{ .fd = a->ring->ring_fd, .events = POLLIN },	/* readable: a CQE */
+		{ .fd = a->wake_fd, .events = POLLIN },
+	};
 	struct io_uring_cqe *c;
-	int r;
+	eventfd_t wakes;
 
 	for (;;) {
-		r = io_uring_peek_cqe(a->ring, &c);
-		if (r == 0)
+		/* Taken before the checks: a wake-up after them ends the poll(). */
+		eventfd_read(a->wake_fd, &wakes);
+		if (io_uring_peek_cqe(a->ring, &c) == 0)
 			break;
 		if (!wait)
 			return -EAGAIN;
@@ -461,11 +480,8 @@ static int reap_ring(struct iommufd_async *a, struct iommufd_async_cqe *cqe, boo
 				break;
 			return -ENOENT;
 		}
-		r = io_uring_wait_cqe_timeout(a->ring, &c, &tick);
-		if (r == 0)
-			break;
-		if (r != -EINTR && r != -ETIME)
-			return r;
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			return -errno;
 	}
 	*cqe = (struct iommufd_async_cqe){ .user_data = c->user_data, .res = c->res,
 					   .flags = c->flags };

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/eventfd.h>
+
 #include "internal.h"
 
 static void post(struct iommufd_async *a, struct io_uring *wr, uint64_t user_data, int res)
@@ -73,7 +75,7 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 	pthread_mutex_unlock(&a->lock);
 	post(a, wr, user_data, res);
 	done_posting(a, &p);
-	atomic_fetch_sub(&a->unposted, 1);
+	posted(a, 1);
 }
 
 void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *res, unsigned int n)
@@ -103,7 +105,19 @@ void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *re
 		io_uring_cqe_seen(&a->post_ring, cqe);
 	}
 	pthread_mutex_unlock(&a->post_lock);
-	atomic_fetch_sub(&a->unposted, n);
+	posted(a, n);
+}
+
+void posted(struct iommufd_async *a, unsigned int n)
+{
+	if (atomic_fetch_sub(&a->unposted, n) == n)
+		wake_reaper(a);
+}
+
+void wake_reaper(struct iommufd_async *a)
+{
+	if (a->wake_fd >= 0)
+		eventfd_write(a->wake_fd, 1);
 }
 
 void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text)

@@ -60,8 +60,9 @@ static int end_sqe(struct iommufd_async *a, const char *what, int watches)
 
 	if (r >= 0 && watches > 0)
 		atomic_fetch_add(&a->watches, 1);
-	else if (r >= 0 && watches < 0 && atomic_load(&a->watches))
-		atomic_fetch_sub(&a->watches, 1);
+	else if (r >= 0 && watches < 0 && atomic_load(&a->watches) &&
+		 atomic_fetch_sub(&a->watches, 1) == 1)
+		wake_reaper(a);
 	pthread_mutex_unlock(&a->lock);
 	if (r < 0)
 		return iommufd_set_last_error(r, "%s: io_uring_submit: %s", what, strerror(-r));

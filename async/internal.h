@@ -161,6 +161,7 @@ struct iommufd_async {
 	uint64_t next_seq;
 	atomic_uint unposted;		/* submitted, completion not yet posted */
 	atomic_uint watches;		/* armed eventfd watches */
+	int wake_fd;			/* own ring: both reached 0 (wake_reaper()) */
 	struct lent *lent;		/* parallel maps offered to the workers */
 	pthread_cond_t lent_cond;	/* a worker left a lent map */
 	struct iommufd_map_lender lender;
@@ -232,5 +233,9 @@ void complete_req(struct iommufd_async *a, struct io_uring *wr, struct iommufd_a
 /* Post @n completions at once from the shared post ring. */
 void post_many(struct iommufd_async *a, const uint64_t *user_data, const int *res, unsigned int n);
 void record_failure(struct iommufd_async *a, uint64_t user_data, const char *text);
+/* @n completions posted (or failed to): the reaper learns when none is left. */
+void posted(struct iommufd_async *a, unsigned int n);
+/* A reaper waiting on the own ring looks again at what is outstanding. */
+void wake_reaper(struct iommufd_async *a);
 
 #endif
