@@ -2,10 +2,13 @@
 /*
  * iommufd-ctl device BDF: what a userspace driver author checks first:
  * the device's flags, regions (with the parts that may be mmap()ed), IRQs,
- * reset support and PCI capabilities.
+ * reset support and PCI capabilities; and what a VMM author checks: the
+ * VFIO device features, migration flags and state, and which devices a hot
+ * reset would touch. A device without a BDF (an mdev) is named by its cdev.
  */
 #include <linux/vfio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -39,6 +42,109 @@ static const char *pci_cap_name(uint8_t id)
 	}
 }
 
+/* The VFIO device features the device offers, with GET/SET, as text and JSON. */
+static struct json_object *show_features(struct iommufd_device *dev)
+{
+	struct json_object *arr = json_object_new_array();
+	int shown = 0;
+
+	for (uint32_t f = 0; f < IOMMUFD_DEVICE_FEATURE_NR; f++) {
+		struct json_object *o;
+		uint32_t ops;
+
+		if (iommufd_device_feature_probe(dev, f, &ops) < 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(iommufd_device_feature_name(f)));
+		json_object_object_add(o, "get", json_object_new_boolean(ops & IOMMUFD_DEVICE_FEATURE_GET));
+		json_object_object_add(o, "set", json_object_new_boolean(ops & IOMMUFD_DEVICE_FEATURE_SET));
+		json_object_array_add(arr, o);
+		if (!ctl.json)
+			printf("%s%s (%s%s%s)", shown++ ? ", " : "  features: ",
+			       iommufd_device_feature_name(f),
+			       ops & IOMMUFD_DEVICE_FEATURE_GET ? "get" : "",
+			       ops == (IOMMUFD_DEVICE_FEATURE_GET | IOMMUFD_DEVICE_FEATURE_SET) ? ", " : "",
+			       ops & IOMMUFD_DEVICE_FEATURE_SET ? "set" : "");
+	}
+	if (!ctl.json)
+		printf("%s\n", shown ? "" : "  features: none");
+	return arr;
+}
+
+/* Migration flags, state and the STOP_COPY size estimate; JSON null when it cannot migrate. */
+static struct json_object *show_migration(struct iommufd_device *dev)
+{
+	static const char *const flag_names[] = { "STOP_COPY", "P2P", "PRE_COPY" };
+	struct json_object *o, *jf;
+	enum iommufd_mig_state st;
+	uint64_t size;
+	uint32_t flags;
+	int n = 0;
+
+	if (iommufd_device_mig_flags(dev, &flags) < 0) {
+		if (!ctl.json)
+			printf("  migration: no\n");
+		return NULL;
+	}
+	o = json_object_new_object();
+	jf = json_object_new_array();
+	if (!ctl.json)
+		printf("  migration: ");
+	for (unsigned int i = 0; i < 3; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		json_object_array_add(jf, json_object_new_string(flag_names[i]));
+		if (!ctl.json)
+			printf("%s%s", n++ ? ", " : "", flag_names[i]);
+	}
+	json_object_object_add(o, "flags", jf);
+	if (iommufd_device_mig_get_state(dev, &st) == 0) {
+		json_object_object_add(o, "state", json_object_new_string(iommufd_mig_state_name(st)));
+		if (!ctl.json)
+			printf("; state %s", iommufd_mig_state_name(st));
+	}
+	if (iommufd_device_mig_data_size(dev, &size) == 0) {
+		json_object_object_add(o, "stop_copy_bytes", json_object_new_int64((int64_t)size));
+		if (!ctl.json)
+			printf("; STOP_COPY data about %llu bytes", (unsigned long long)size);
+	}
+	if (!ctl.json)
+		putchar('\n');
+	return o;
+}
+
+/* The devices a hot reset would touch; JSON null when the device has no hot reset. */
+static struct json_object *show_hot_reset(struct iommufd_device *dev)
+{
+	struct iommufd_reset_dep *deps;
+	struct json_object *arr;
+	size_t nr;
+
+	if (iommufd_device_hot_reset_info(dev, &deps, &nr) < 0) {
+		if (!ctl.json)
+			printf("  hot reset: no (%s)\n", iommufd_last_error());
+		return NULL;
+	}
+	arr = json_object_new_array();
+	if (!ctl.json)
+		printf("  hot reset: resets ");
+	for (size_t i = 0; i < nr; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "bdf", json_object_new_string(deps[i].bdf));
+		json_object_object_add(o, "owned", json_object_new_boolean(deps[i].owned));
+		json_object_array_add(arr, o);
+		if (!ctl.json)
+			printf("%s%s%s", i ? ", " : "", deps[i].bdf,
+			       !deps[i].owned ? " (not owned: the reset is refused)"
+			       : deps[i].dev_id == iommufd_device_id(dev) ? " (this device)" : "");
+	}
+	if (!ctl.json)
+		putchar('\n');
+	free(deps);
+	return arr;
+}
+
 int cmd_device(int argc, char **argv)
 {
 	struct json_object *root = json_object_new_object(), *jregs = json_object_new_array();
@@ -50,7 +156,7 @@ int cmd_device(int argc, char **argv)
 	int r = CTL_OK;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: iommufd-ctl device BDF\n");
+		fprintf(stderr, "usage: iommufd-ctl device BDF|/dev/vfio/devices/vfioN\n");
 		r = CTL_USAGE;
 		goto out;
 	}
@@ -124,6 +230,9 @@ int cmd_device(int argc, char **argv)
 			       ii.flags & VFIO_IRQ_INFO_MASKABLE ? " maskable" : "",
 			       ii.flags & VFIO_IRQ_INFO_AUTOMASKED ? " automasked" : "");
 	}
+	json_object_object_add(root, "features", show_features(dev));
+	json_object_object_add(root, "migration", show_migration(dev));
+	json_object_object_add(root, "hot_reset", show_hot_reset(dev));
 	/* PCI capabilities: the list starting at config offset 0x34, bounded. */
 	if (iommufd_device_config_read(dev, 0, cfg, sizeof(cfg)) == sizeof(cfg) && (cfg[6] & 0x10)) {
 		uint8_t off = cfg[0x34] & ~3;

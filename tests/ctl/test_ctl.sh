@@ -82,6 +82,29 @@ done
 r=$($ctl --json device "$edu" | json 'b=d["regions"][0]; print(b["name"], b["size"], b["mmap"], [i["count"] for i in d["irqs"]][:3])')
 [ "$r" = "BAR0 1048576 True [1, 1, 0]" ] && ok "device --json: BAR0 and IRQ counts" || bad "device --json: BAR0 and IRQ counts" "$r"
 
+# device: the VFIO features, migration and hot-reset scope a VMM checks.
+out=$($ctl device "$edu" 2>&1)
+check "device: edu's features are vfio-pci's low power" grep -q "^  features: LOW_POWER_ENTRY (set), LOW_POWER_ENTRY_WITH_WAKEUP (set), LOW_POWER_EXIT (set)$" <<<"$out"
+check "device: edu cannot migrate" grep -q "^  migration: no$" <<<"$out"
+check "device: edu's hot reset touches edu alone" grep -q "^  hot reset: resets $edu (this device)$" <<<"$out"
+r=$($ctl --json device "$edu" | json 'print(d["migration"], [h["bdf"] for h in d["hot_reset"]], [f["name"] for f in d["features"]][0])')
+[ "$r" = "None ['$edu'] LOW_POWER_ENTRY" ] && ok "device --json: features, migration and hot reset" || bad "device --json: features, migration and hot reset" "$r"
+mtty=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1
+uuid=83b8f4f2-509f-382f-3c1e-e6bfe0fa1077
+if [ -d $mtty ] && echo $uuid >$mtty/create 2>/dev/null; then
+	cdev=/dev/vfio/devices/$(ls /sys/bus/mdev/devices/$uuid/vfio-dev)
+	out=$($ctl device "$cdev" 2>&1)
+	check "device of an mdev by its cdev: named by its UUID" grep -q "^$uuid: " <<<"$out"
+	check "device of an mdev: migration flags, state and size" grep -qE "^  migration: STOP_COPY, P2P, PRE_COPY; state RUNNING; STOP_COPY data about [0-9]+ bytes$" <<<"$out"
+	check "device of an mdev: migration and DMA logging features" grep -q "^  features: MIGRATION (get), MIG_DEVICE_STATE (get, set), DMA_LOGGING_START (set), DMA_LOGGING_STOP (set), DMA_LOGGING_REPORT (get), MIG_DATA_SIZE (get)$" <<<"$out"
+	check "device of an mdev: no hot reset, and why" grep -q "^  hot reset: no (.*is not a PCI device" <<<"$out"
+	r=$($ctl --json device "$cdev" | json 'm=d["migration"]; print(m["flags"], m["state"], d["hot_reset"])')
+	[ "$r" = "['STOP_COPY', 'P2P', 'PRE_COPY'] RUNNING None" ] && ok "device --json of an mdev: migration" || bad "device --json of an mdev: migration" "$r"
+	echo 1 >/sys/bus/mdev/devices/$uuid/remove
+else
+	bad "device of an mdev: an mtty instance" "no mtty mdev parent, or create failed"
+fi
+
 r=$($ctl --json dma-test "$edu" | json 'print(d["roundtrip"], d["blocked_after_unmap"])')
 [ "$r" = "True True" ] && ok "dma-test: round trip, then blocked after unmap" || bad "dma-test: round trip, then blocked after unmap" "$r"
 
