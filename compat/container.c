@@ -240,13 +240,9 @@ static void use_kernel_compat(struct compat_container *c)
 static int kernel_map(struct compat_container *c, uint64_t vaddr, uint64_t size, uint64_t iova,
 		      unsigned int prot)
 {
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .vaddr = vaddr, .iova = iova, .size = size,
-		.flags = (prot & IOMMUFD_MAP_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
-			 (prot & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
-	};
-
-	if (c->kernel_compat && !compat_real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_MAP_DMA, &m))
+	if (c->kernel_compat &&
+	    !iommufd_type1_map_dma(compat_real_ioctl, iommufd_ctx_fd(c->ctx), vaddr, iova, size,
+				   prot))
 		return 0;
 	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
 				prot | IOMMUFD_MAP_FIXED_IOVA);
@@ -259,13 +255,13 @@ static int kernel_map(struct compat_container *c, uint64_t vaddr, uint64_t size,
  */
 static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t last, uint64_t mapped)
 {
-	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova,
-						.size = last - iova + 1 };
+	uint64_t size = last - iova + 1;
 
-	if (!u.size)	/* all of the 64-bit space: no size says it */
+	if (!size)	/* all of the 64-bit space: no size says it */
 		return iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
-	if (c->kernel_compat && !compat_real_ioctl(iommufd_ctx_fd(c->ctx), VFIO_IOMMU_UNMAP_DMA, &u) &&
-	    u.size == mapped)
+	if (c->kernel_compat &&
+	    !iommufd_type1_unmap_dma(compat_real_ioctl, iommufd_ctx_fd(c->ctx), iova, &size) &&
+	    size == mapped)
 		return 0;
 	return iommufd_ioas_unmap(c->ctx, c->ioas_id, iova, last - iova + 1, NULL);
 }

@@ -24,15 +24,8 @@
 static int type1_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uint64_t iova,
 			    unsigned int access)
 {
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m),
-		.flags = (access & IOMMUFD_MAP_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
-			 (access & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = length,
-	};
-	int r = xioctl(ioas->container_fd, VFIO_IOMMU_MAP_DMA, &m);
+	int r = iommufd_type1_map_dma(xioctl, ioas->container_fd, (uintptr_t)vaddr, iova, length,
+				      access);
 
 	if (r == -ENOSPC)
 		return iommufd_fail(NULL, r, "VFIO type1: the container holds its maximum of "
@@ -45,8 +38,7 @@ static int type1_kernel_map(struct ioas *ioas, void *vaddr, uint64_t length, uin
 
 static int type1_kernel_unmap(struct ioas *ioas, uint64_t iova, uint64_t length)
 {
-	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = length };
-	int r = xioctl(ioas->container_fd, VFIO_IOMMU_UNMAP_DMA, &u);
+	int r = iommufd_type1_unmap_dma(xioctl, ioas->container_fd, iova, &length);
 
 	if (r < 0)
 		return iommufd_fail(NULL, r, "VFIO_IOMMU_UNMAP_DMA at IOVA 0x%" PRIx64 ": %s", iova,

@@ -111,6 +111,18 @@ static inline int xioctl(int fd, unsigned long req, void *arg)
  */
 long iommufd_find_cap(const void *buf, size_t len, size_t offset, size_t min_offset, uint16_t id);
 
+/*
+ * VFIO type1's MAP_DMA of [iova, iova + size) to @vaddr with @access
+ * (IOMMUFD_MAP_READ/WRITE), and UNMAP_DMA of [iova, iova + *size), which
+ * sets *size to the bytes unmapped (vfio_type1.c): for ioas/'s type1
+ * backend and the shim. @ioctl_fn issues the call (xioctl(), or the shim's
+ * real ioctl()); its result is returned.
+ */
+typedef int (*iommufd_ioctl_fn)(int fd, unsigned long req, void *arg);
+int iommufd_type1_map_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t vaddr, uint64_t iova,
+			  uint64_t size, unsigned int access);
+int iommufd_type1_unmap_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t iova, uint64_t *size);
+
 /* For in-tree users that track mappings themselves: skip the record's cost. */
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx);
 
