@@ -28,11 +28,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../libiommufd/range_index.h"
 #include "ctl.h"
 
 struct sess_ioas {
 	char name[32];
 	uint32_t id;
+	struct range_index maps;	/* struct sess_map, by IOVA */
 };
 
 struct sess_dev {
@@ -42,6 +44,7 @@ struct sess_dev {
 };
 
 struct sess_map {
+	struct range_node node;	/* its IOVAs, in its IOAS's maps */
 	int ioas;		/* index */
 	uint64_t iova, length;
 	uint8_t *vaddr;
@@ -55,8 +58,7 @@ struct ctl_session {
 	int nr_ioas, current;
 	struct sess_dev *devs;
 	int nr_devs;
-	struct sess_map *maps;
-	int nr_maps;
+	int nr_maps;		/* in all the IOASes' maps */
 	const char *where;	/* "line 3", "argument 5": for messages */
 };
 
@@ -94,6 +96,15 @@ struct ctl_session *ctl_session_new(void)
 	return calloc(1, sizeof(struct ctl_session));
 }
 
+static void free_map(struct range_node *n, void *data)
+{
+	struct sess_map *m = range_entry(n, struct sess_map, node);
+
+	if (m->owned)
+		munmap(m->vaddr, m->length);
+	free(m);
+}
+
 void ctl_session_free(struct ctl_session *s)
 {
 	if (!s)
@@ -102,12 +113,10 @@ void ctl_session_free(struct ctl_session *s)
 		iommufd_device_close(s->devs[i].dev);
 	/* Closing the iommufd unmaps everything; then the memory can go. */
 	iommufd_ctx_unref(s->ctx);
-	for (int i = 0; i < s->nr_maps; i++)
-		if (s->maps[i].owned)
-			munmap(s->maps[i].vaddr, s->maps[i].length);
+	for (int i = 0; i < s->nr_ioas; i++)
+		range_index_clear(&s->ioas[i].maps, free_map, NULL);
 	free(s->ioas);
 	free(s->devs);
-	free(s->maps);
 	free(s);
 }
 
@@ -183,6 +192,7 @@ static int add_ioas(struct ctl_session *s, const char *name)
 	s->ioas = n;
 	snprintf(n[s->nr_ioas].name, sizeof(n->name), "%s", name);
 	n[s->nr_ioas].id = id;
+	range_index_init(&n[s->nr_ioas].maps);
 	s->current = s->nr_ioas++;
 	return CTL_OK;
 }
@@ -292,15 +302,30 @@ static int stmt_attach(struct ctl_session *s, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* Record a copy of @m, which the kernel has mapped: 0 or -ENOMEM. */
 static int add_map(struct ctl_session *s, const struct sess_map *m)
 {
-	struct sess_map *n = realloc(s->maps, (s->nr_maps + 1) * sizeof(*n));
+	struct sess_map *n = malloc(sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
-	s->maps = n;
-	n[s->nr_maps++] = *m;
+	*n = *m;
+	n->node.start = m->iova;
+	n->node.last = m->iova + m->length - 1;
+	/* The kernel refuses overlapping maps, so the index cannot. */
+	if (range_index_insert(&s->ioas[m->ioas].maps, &n->node, NULL)) {
+		free(n);
+		return -EEXIST;
+	}
+	s->nr_maps++;
 	return 0;
+}
+
+static void del_map(struct ctl_session *s, struct sess_map *m)
+{
+	range_index_remove(&s->ioas[m->ioas].maps, &m->node);
+	s->nr_maps--;
+	free(m);
 }
 
 static int stmt_map(struct ctl_session *s, int argc, char **argv)
@@ -349,27 +374,36 @@ static int stmt_map(struct ctl_session *s, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int find_map(struct ctl_session *s, int ioas, uint64_t iova)
+/* The mapping that starts at @iova in IOAS @ioas, or NULL. */
+static struct sess_map *find_map(struct ctl_session *s, int ioas, uint64_t iova)
 {
-	for (int i = 0; i < s->nr_maps; i++)
-		if (s->maps[i].ioas == ioas && s->maps[i].iova == iova)
-			return i;
-	return -1;
+	struct range_node *n = range_index_find(&s->ioas[ioas].maps, iova);
+
+	return n && n->start == iova ? range_entry(n, struct sess_map, node) : NULL;
 }
 
-static bool memory_shared(struct ctl_session *s, int except)
+/* Another mapping of @m's memory (a copy, or the one it was copied from), or NULL. */
+static struct sess_map *memory_shared(struct ctl_session *s, const struct sess_map *m)
 {
-	for (int i = 0; i < s->nr_maps; i++)
-		if (i != except && s->maps[i].vaddr == s->maps[except].vaddr)
-			return true;
-	return false;
+	struct range_node *n, *tmp;
+
+	for (int i = 0; i < s->nr_ioas; i++) {
+		range_index_for_each(&s->ioas[i].maps, n, tmp) {
+			struct sess_map *o = range_entry(n, struct sess_map, node);
+
+			if (o != m && o->vaddr == m->vaddr)
+				return o;
+		}
+	}
+	return NULL;
 }
 
 static int stmt_unmap(struct ctl_session *s, int argc, char **argv)
 {
 	struct stmt_args a;
+	struct sess_map *m, *other;
 	uint64_t iova;
-	int r, idx, i;
+	int r, idx;
 
 	if (argc < 2)
 		return usage_at(s, "usage: unmap IOVA [from NAME]");
@@ -379,20 +413,20 @@ static int stmt_unmap(struct ctl_session *s, int argc, char **argv)
 		return usage_at(s, "unmap: '%s' is not an IOVA", argv[1]);
 	if ((r = pick_ioas(s, a.from, &idx)))
 		return r;
-	i = find_map(s, idx, iova);
-	if (i < 0)
+	m = find_map(s, idx, iova);
+	if (!m)
 		return fail_at(s, "unmap: no mapping of this session starts at IOVA 0x%" PRIx64
 			       " in IOAS %s", iova, s->ioas[idx].name);
-	if (iommufd_ioas_unmap(s->ctx, s->ioas[idx].id, iova, s->maps[i].length, NULL) < 0)
+	if (iommufd_ioas_unmap(s->ctx, s->ioas[idx].id, iova, m->length, NULL) < 0)
 		return fail_at(s, "unmap 0x%" PRIx64, iova);
-	if (s->maps[i].owned && !memory_shared(s, i))
-		munmap(s->maps[i].vaddr, s->maps[i].length);
-	else if (s->maps[i].owned)
-		/* A copy still maps these pages: hand it the memory. */
-		for (int j = 0; j < s->nr_maps; j++)
-			if (j != i && s->maps[j].vaddr == s->maps[i].vaddr)
-				s->maps[j].owned = true;
-	s->maps[i] = s->maps[--s->nr_maps];
+	if (m->owned) {
+		other = memory_shared(s, m);
+		if (other)	/* a copy still maps these pages: hand it the memory */
+			other->owned = true;
+		else
+			munmap(m->vaddr, m->length);
+	}
+	del_map(s, m);
 	if (!ctl.quiet && !ctl.json)
 		printf("unmap: IOVA 0x%" PRIx64 " in IOAS %s\n", iova, s->ioas[idx].name);
 	return CTL_OK;
@@ -401,9 +435,9 @@ static int stmt_unmap(struct ctl_session *s, int argc, char **argv)
 static int stmt_copy(struct ctl_session *s, int argc, char **argv)
 {
 	struct stmt_args a;
-	struct sess_map m;
+	struct sess_map m, *src_map;
 	uint64_t src, dst = 0;
-	int r, from, to, i;
+	int r, from, to;
 
 	if (argc < 2)
 		return usage_at(s, "usage: copy IOVA [from NAME] to NAME [at IOVA]");
@@ -417,12 +451,12 @@ static int stmt_copy(struct ctl_session *s, int argc, char **argv)
 		return usage_at(s, "copy: '%s' is not an IOVA", a.at);
 	if ((r = pick_ioas(s, a.from, &from)) || (r = pick_ioas(s, a.to, &to)))
 		return r;
-	i = find_map(s, from, src);
-	if (i < 0)
+	src_map = find_map(s, from, src);
+	if (!src_map)
 		return fail_at(s, "copy: no mapping of this session starts at IOVA 0x%" PRIx64
 			       " in IOAS %s", src, s->ioas[from].name);
 	/* The source mapping's length and memory, at the IOVA asked for (or any). */
-	m = s->maps[i];
+	m = *src_map;
 	m.ioas = to;
 	m.owned = false;
 	m.iova = dst;
@@ -469,6 +503,7 @@ static int stmt_ranges(struct ctl_session *s, int argc, char **argv)
 static int stmt_dma_test(struct ctl_session *s, int argc, char **argv)
 {
 	struct sess_dev *d = NULL;
+	struct range_node *n, *tmp;
 	bool landed;
 
 	if (argc != 2)
@@ -478,10 +513,10 @@ static int stmt_dma_test(struct ctl_session *s, int argc, char **argv)
 			d = &s->devs[i];
 	if (!d)
 		return usage_at(s, "dma-test: %s is not attached in this session", argv[1]);
-	for (int i = 0; i < s->nr_maps; i++) {
-		struct sess_map *m = &s->maps[i];
+	range_index_for_each(&s->ioas[d->ioas].maps, n, tmp) {
+		struct sess_map *m = range_entry(n, struct sess_map, node);
 
-		if (m->ioas != d->ioas || !m->writable || m->length < 2 * CTL_EDU_DMA_LEN)
+		if (!m->writable || m->length < 2 * CTL_EDU_DMA_LEN)
 			continue;
 		if (ctl_edu_roundtrip(d->dev, m->vaddr, m->iova, &landed) < 0)
 			return fail_at(s, "dma-test %s: the device did not finish its DMA", d->bdf);
@@ -653,13 +688,18 @@ int ctl_session_foreach_map(struct ctl_session *s,
 				      void *vaddr, bool writable, void *arg),
 			    void *arg)
 {
-	for (int i = 0; i < s->nr_maps; i++) {
-		const struct sess_map *m = &s->maps[i];
-		int r = fn(s->ioas[m->ioas].name, s->ioas[m->ioas].id, m->iova, m->length,
-			   m->vaddr, m->writable, arg);
+	struct range_node *n, *tmp;
 
-		if (r)
-			return r;
+	/* By IOAS, then by IOVA. */
+	for (int i = 0; i < s->nr_ioas; i++) {
+		range_index_for_each(&s->ioas[i].maps, n, tmp) {
+			const struct sess_map *m = range_entry(n, struct sess_map, node);
+			int r = fn(s->ioas[i].name, s->ioas[i].id, m->iova, m->length, m->vaddr,
+				   m->writable, arg);
+
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }
