@@ -22,7 +22,7 @@ static const struct {
 	  "PCI devices: names, IOMMU groups, drivers, VFIO cdevs, network links" },
 	{ "info", cmd_info, "[BDF]",
 	  "the kernel's iommufd features; with BDF, its IOMMU, IOVA ranges and capabilities" },
-	{ "device", cmd_device, "BDF", "a VFIO device's regions, IRQs and reset support" },
+	{ "device", cmd_device, "BDF|CDEV", "a VFIO device's regions, IRQs, resets, features, migration" },
 	{ "dma-test", cmd_dma_test, "BDF",
 	  "DMA through the IOMMU and back (QEMU edu), then show it blocked after unmap" },
 	{ "bind", cmd_bind, "[--force] [--timeout S] BDF...",
