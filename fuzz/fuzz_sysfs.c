@@ -6,9 +6,9 @@
  *      sysfs and /dev in a temporary directory: the device's vfio-dev
  *      entries, their "dev" files, its driver link, the node in /dev
  *      (a char device of any numbers, a plain file, or nothing).
- *   1  iommufd-ctl's reading of a device's driver and iommu_group links
- *      (fill_sysfs() and read_link_name() in iommufd-ctl/pci.c), the link
- *      targets from the input.
+ *   1  nothing: it was iommufd-ctl's reading of a device's driver and
+ *      iommu_group links, which libpci does now (PCI_FILL_DRIVER,
+ *      PCI_FILL_IOMMU_GROUP).
  *   2  /proc/self/pagemap as the show statement reads it (read_pages() in
  *      iommufd-ctl/show.c), the entries from the input.
  *   3  /proc/self/status for VmPin (ctl_vmpin_kb(), iommufd-ctl/progress.c).
@@ -185,34 +185,6 @@ static void cdev_tree(struct fz *in)
 	free(buf);
 }
 
-/* ---- 1: driver and group links ---------------------------------------------- */
-
-static char *links[2];
-
-static const char *pci_links(const char *path)
-{
-	if (strstr(path, "/sys/bus/pci/devices/0000:fe:1f.7/driver"))
-		return links[0];
-	if (strstr(path, "/sys/bus/pci/devices/0000:fe:1f.7/iommu_group"))
-		return links[1];
-	return NULL;
-}
-
-static void pci_sysfs(struct fz *in)
-{
-	struct ctl_pci d = { .bdf = "0000:fe:1f.7" };
-
-	links[0] = take_str(in, 300);
-	links[1] = take_str(in, 300);
-	fake_hooks.readlink = pci_links;
-	fill_sysfs(&d);
-	fuzz_assert(strlen(d.driver) < sizeof(d.driver), "driver");
-	fuzz_assert(!strchr(d.driver, '/'), "driver name \"%s\" has a '/'", d.driver);
-	fake_hooks.readlink = NULL;
-	free(links[0]);
-	free(links[1]);
-}
-
 /* ---- 2: pagemap ------------------------------------------------------------- */
 
 static void pagemap(struct fz *in)
@@ -323,7 +295,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cdev_tree(&in);
 		break;
 	case 1:
-		pci_sysfs(&in);
+		/* Was iommufd-ctl's reading of the driver and iommu_group links: libpci's now. */
 		break;
 	case 2:
 		pagemap(&in);

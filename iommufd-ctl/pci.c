@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* PCI devices: enumeration and names from libpci (pci.ids), the rest from sysfs. */
+/*
+ * PCI devices from libpci: enumeration, names (pci.ids), the driver and the
+ * IOMMU group; the VFIO cdev from libiommufd, the network interface from
+ * sysfs (libpci knows neither).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,40 +15,33 @@
 
 #include "ctl.h"
 
-static void read_link_name(const char *dir, const char *attr, char *buf, size_t len)
+/* What libpci fills in for each device (3.8 and later for the driver). */
+#define FILL (PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_DRIVER | PCI_FILL_IOMMU_GROUP)
+
+/*
+ * Names come from pci.ids only: libpci's udev hwdb path leaks its udev
+ * context (LeakSanitizer reports it) and the guest has no hwdb anyway.
+ */
+#define NAMES_FROM PCI_LOOKUP_NO_HWDB
+
+/* A string libpci filled in, or "" when it has none. */
+static void copy_property(struct pci_dev *p, u32 prop, char *buf, size_t len)
 {
-	char link[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
+	const char *v = pci_get_string_property(p, prop);
 
-	snprintf(link, sizeof(link), "%s/%s", dir, attr);
-	n = readlink(link, target, sizeof(target) - 1);
-	buf[0] = '\0';
-	if (n > 0) {
-		/* The last component; sysfs links have a '/', but a bare name is a name. */
-		const char *slash;
-
-		target[n] = '\0';
-		slash = strrchr(target, '/');
-		/* A name cut short would be another name: none rather. */
-		if (snprintf(buf, len, "%s", slash ? slash + 1 : target) >= (int)len)
-			buf[0] = '\0';
-	}
+	/* A name cut short would be another name: none rather. */
+	if (!v || snprintf(buf, len, "%s", v) >= (int)len)
+		buf[0] = '\0';
 }
 
-/* Driver, group, cdev and network interface from sysfs. */
-static void fill_sysfs(struct ctl_pci *d)
+/* The network interface of a NIC, from sysfs. */
+static void fill_ifname(struct ctl_pci *d)
 {
-	char dir[PATH_MAX], grp[32], net[PATH_MAX + 8];
+	char net[PATH_MAX];
 	struct dirent *de;
 	DIR *dd;
 
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", d->bdf);
-	read_link_name(dir, "driver", d->driver, sizeof(d->driver));
-	read_link_name(dir, "iommu_group", grp, sizeof(grp));
-	d->group = grp[0] ? atoi(grp) : -1;
-	if (iommufd_device_cdev_path(d->bdf, d->cdev, sizeof(d->cdev)) < 0)
-		d->cdev[0] = '\0';
-	snprintf(net, sizeof(net), "%s/net", dir);
+	snprintf(net, sizeof(net), "/sys/bus/pci/devices/%s/net", d->bdf);
 	d->ifname[0] = '\0';
 	dd = opendir(net);
 	while (dd && (de = readdir(dd)))
@@ -54,15 +51,11 @@ static void fill_sysfs(struct ctl_pci *d)
 		closedir(dd);
 }
 
-/*
- * Names come from pci.ids only: libpci's udev hwdb path leaks its udev
- * context (LeakSanitizer reports it) and the guest has no hwdb anyway.
- */
-#define NAMES_FROM PCI_LOOKUP_NO_HWDB
-
 static void fill(struct pci_access *pacc, struct pci_dev *p, struct ctl_pci *d)
 {
-	pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS);
+	char group[32];
+
+	pci_fill_info(p, FILL);
 	snprintf(d->bdf, sizeof(d->bdf), "%04x:%02x:%02x.%d", p->domain, p->bus, p->dev,
 		 p->func);
 	d->vendor = p->vendor_id;
@@ -74,7 +67,12 @@ static void fill(struct pci_access *pacc, struct pci_dev *p, struct ctl_pci *d)
 			PCI_LOOKUP_DEVICE | NAMES_FROM, p->vendor_id, p->device_id);
 	pci_lookup_name(pacc, d->class_name, sizeof(d->class_name),
 			PCI_LOOKUP_CLASS | NAMES_FROM, p->device_class);
-	fill_sysfs(d);
+	copy_property(p, PCI_FILL_DRIVER, d->driver, sizeof(d->driver));
+	copy_property(p, PCI_FILL_IOMMU_GROUP, group, sizeof(group));
+	d->group = group[0] ? atoi(group) : -1;
+	if (iommufd_device_cdev_path(d->bdf, d->cdev, sizeof(d->cdev)) < 0)
+		d->cdev[0] = '\0';
+	fill_ifname(d);
 }
 
 static int cmp_bdf(const void *a, const void *b)
@@ -112,22 +110,37 @@ int ctl_pci_scan(struct ctl_pci **devs, int *nr)
 
 int ctl_pci_get(const char *bdf, struct ctl_pci *dev)
 {
-	struct ctl_pci *all;
-	int n, r = -ENODEV;
-	char want[16];
+	unsigned int domain, bus, slot, func;
+	char want[16], dir[64];
+	struct pci_access *pacc;
+	struct pci_dev *p;
+	int end = 0;
 
 	/* Accept the short form too: 01:00.0 is 0000:01:00.0. */
 	snprintf(want, sizeof(want), "%s%s", strlen(bdf) == 7 ? "0000:" : "", bdf);
-	if (ctl_pci_scan(&all, &n) < 0)
+	if (strlen(want) != 12 || want[strspn(want, "0123456789abcdefABCDEF:.")] ||
+	    sscanf(want, "%4x:%2x:%2x.%1u%n", &domain, &bus, &slot, &func, &end) != 4 ||
+	    want[end] || slot > 0x1f || func > 7)
+		return -ENODEV;
+	/* libpci ends the program when asked about a device that is not there. */
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%04x:%02x:%02x.%u", domain, bus, slot,
+		 func);
+	if (access(dir, F_OK) < 0)
+		return -ENODEV;
+	pacc = pci_alloc();
+	if (!pacc)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		if (!strcasecmp(all[i].bdf, want)) {
-			*dev = all[i];
-			r = 0;
-		}
+	pci_init(pacc);
+	p = pci_get_dev(pacc, (int)domain, (int)bus, (int)slot, (int)func);
+	if (!p) {
+		pci_cleanup(pacc);
+		return -ENOMEM;
 	}
-	free(all);
-	return r;
+	memset(dev, 0, sizeof(*dev));
+	fill(pacc, p, dev);
+	pci_free_dev(p);
+	pci_cleanup(pacc);
+	return 0;
 }
 
 struct json_object *ctl_group_members(const struct ctl_pci *dev)
