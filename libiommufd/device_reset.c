@@ -19,22 +19,73 @@ IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev)
 	return 0;
 }
 
+static int reset_info_raw(struct iommufd_device *dev, struct vfio_pci_hot_reset_info **out);
+
+/* A vfio-pci device? ENOTTY from a PCI ioctl means "not PCI" only for the others. */
+static bool is_pci(struct iommufd_device *dev)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	return !xioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info) && (info.flags & VFIO_DEVICE_FLAGS_PCI);
+}
+static void fill_dep(const struct vfio_pci_dependent_device *d, struct iommufd_reset_dep *dep);
+
+/*
+ * The first device a hot reset of @dev would touch that this iommufd does not
+ * own, into @bdf: 1 if there is one, 0 if none, -errno if the kernel says nothing.
+ */
+static int first_not_owned(struct iommufd_device *dev, char *bdf, size_t len)
+{
+	struct vfio_pci_hot_reset_info *info;
+	int r = 0;
+
+	if (reset_info_raw(dev, &info) < 0)
+		return -EIO;
+	for (uint32_t k = 0; k < info->count && !r; k++) {
+		struct iommufd_reset_dep dep;
+
+		fill_dep(&info->devices[k], &dep);
+		if (!dep.owned) {
+			copy_str(bdf, len, dep.bdf);
+			r = 1;
+		}
+	}
+	free(info);
+	return r;
+}
+
 IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev)
 {
 	/* The cdev form: no group fds; the iommufd proves ownership of the devices. */
 	struct vfio_pci_hot_reset hr = { .argsz = sizeof(hr), .count = 0 };
+	char other[16];
 	int r;
 
 	check_arg(dev);
 	r = xioctl(dev->fd, VFIO_DEVICE_PCI_HOT_RESET, &hr);
-	if (r == -EPERM)
+	/*
+	 * The kernel answers EINVAL when an affected device is not owned by
+	 * this iommufd (vfio_pci_dev_set_hot_reset()), or not bound to a VFIO
+	 * driver of the same reset set (a VF beside its PF): the reset info
+	 * tells which, and the library's answer for that is EPERM.
+	 */
+	if (r == -EINVAL && first_not_owned(dev, other, sizeof(other)) == 1)
+		return iommufd_fail(dev->ctx, -EPERM,
+				    "%s: hot reset would also reset %s, which this iommufd does "
+				    "not own (bound elsewhere, not bound to vfio-pci, or a VF "
+				    "beside its PF)", iommufd_dev_label(dev), other);
+	if (r == -ENODEV)
 		return iommufd_fail(dev->ctx, r,
-				    "%s: hot reset would also reset devices not bound to this "
-				    "iommufd", dev->name);
-	if (r == -ENOTTY || r == -EINVAL)
+				    "%s has no bus or slot reset (is it on the root bus?)",
+				    iommufd_dev_label(dev));
+	if (r == -ENOTTY && !is_pci(dev))
+		return iommufd_fail(dev->ctx, r, "%s is not a PCI device: it has no hot reset",
+				    iommufd_dev_label(dev));
+	if (r == -ENOTTY)
 		return iommufd_fail(dev->ctx, r,
-				    "%s: no bus or slot reset for this device (is it on the root "
-				    "bus?)", dev->name);
+				    "%s: the bus or slot reset itself failed (a link or a device "
+				    "did not come back in time: see the kernel log)",
+				    iommufd_dev_label(dev));
 	if (r < 0)
 		return iommufd_fail_errno(dev->ctx, r, "VFIO_DEVICE_PCI_HOT_RESET");
 	return 0;

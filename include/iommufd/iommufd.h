@@ -666,7 +666,8 @@ IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);
 /*
  * PCI hot reset of the device's bus (cdev form: ownership is proven by the
  * iommufd, no group fds). -EPERM when other affected devices are not owned
- * by this iommufd.
+ * by this iommufd (named); -ENODEV when there is no bus or slot reset;
+ * -ENOTTY for a device that is not PCI, or when the reset itself failed.
  */
 IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev);
 

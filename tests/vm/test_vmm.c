@@ -10,7 +10,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+
+#include <linux/vfio.h>
 
 #include "edu.h"
 #include "harness.h"
@@ -521,6 +524,224 @@ TEST_F(edu, low_power)
 	ASSERT_OK(iommufd_device_low_power_exit(self->dev));
 	close(efd);
 	ASSERT_ERR(EINVAL, iommufd_device_low_power_enter(self->dev, -2));
+}
+
+/*
+ * SR-IOV: a PF on vfio-pci with VFs enabled (the guest booted with
+ * tests/vm/run --sriov: QEMU's NVMe controller with two VFs behind a root
+ * port of its own, vfio_pci.enable_sriov=1). Skipped in a guest without one.
+ */
+#define TOKEN_A "0b3c6f4e-6a2a-4a4b-9d0e-3f1b2c4d5e6f"
+#define TOKEN_B "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+
+/* Copy a name, cut to fit (sysfs names here are short). */
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int sysfs_get(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char path[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The last component of a sysfs link of @bdf (its driver, a VF, its group), or -errno. */
+static int sysfs_link_name(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char path[512], target[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	copy_name(buf, len, strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+	return 0;
+}
+
+FIXTURE(sriov)
+{
+	char pf_bdf[32];
+	char vf_bdf[32];
+	struct iommufd_ctx *ctx;
+	struct iommufd_device *pf;
+	bool vfs_on;
+};
+
+FIXTURE_SETUP(sriov)
+{
+	char drv[64], total[16];
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+
+	ASSERT_TRUE(d != NULL);
+	while ((de = readdir(d)))
+		if (!sysfs_get(de->d_name, "sriov_totalvfs", total, sizeof(total)) &&
+		    atoi(total) > 0 && !sysfs_link_name(de->d_name, "driver", drv, sizeof(drv)) &&
+		    !strcmp(drv, "vfio-pci"))
+			copy_name(self->pf_bdf, sizeof(self->pf_bdf), de->d_name);
+	closedir(d);
+	if (!self->pf_bdf[0])
+		SKIP(return, "no SR-IOV PF on vfio-pci (boot with tests/vm/run --sriov)");
+	ASSERT_OK(iommufd_ctx_open(NULL, &self->ctx));
+	ASSERT_OK(iommufd_device_open(self->ctx, self->pf_bdf, &self->pf));
+}
+
+FIXTURE_TEARDOWN(sriov)
+{
+	char path[512];
+
+	iommufd_device_close(self->pf);
+	iommufd_ctx_unref(self->ctx);
+	if (self->vfs_on) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", self->pf_bdf);
+		write_str(path, "0");
+	}
+}
+
+/* Enable one VF and wait until vfio-pci has it (the PF's driver claims its VFs). */
+static void enable_vf(struct th_data_sriov *self)
+{
+	char path[512], drv[64];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", self->pf_bdf);
+	ASSERT_OK(write_str(path, "1"));
+	self->vfs_on = true;
+	ASSERT_OK(sysfs_link_name(self->pf_bdf, "virtfn0", self->vf_bdf, sizeof(self->vf_bdf)));
+	for (int i = 0; i < 100; i++) {
+		if (!sysfs_link_name(self->vf_bdf, "driver", drv, sizeof(drv)) &&
+		    !strcmp(drv, "vfio-pci") && !iommufd_device_cdev_path(self->vf_bdf, path,
+									sizeof(path)))
+			return;
+		usleep(50000);
+	}
+	th_fail(true, __FILE__, __LINE__, "VF %s never bound to vfio-pci", self->vf_bdf);
+}
+
+TEST_F(sriov, vf_token_on_the_pf)
+{
+	uint32_t ops = 0;
+
+	/* The token can be set, never read: it would give away the last user's. */
+	ASSERT_OK(iommufd_device_feature_probe(self->pf, IOMMUFD_DEVICE_FEATURE_PCI_VF_TOKEN,
+					       &ops));
+	EXPECT_EQ(ops, IOMMUFD_DEVICE_FEATURE_SET);
+	ASSERT_OK(iommufd_device_set_vf_token(self->pf, TOKEN_A));
+	ASSERT_OK(iommufd_device_set_vf_token(self->pf, TOKEN_B));
+	ASSERT_ERR(EINVAL, iommufd_device_set_vf_token(self->pf, "0b3c6f4e"));
+	{
+		uint8_t raw[16];
+
+		ASSERT_ERR(EINVAL, iommufd_device_feature(self->pf,
+							  IOMMUFD_DEVICE_FEATURE_PCI_VF_TOKEN,
+							  IOMMUFD_DEVICE_FEATURE_GET, raw,
+							  sizeof(raw)));
+	}
+}
+
+/*
+ * The token set through the library is the one vfio-pci checks when the VF
+ * is opened through its group by "BDF vf_token=UUID"; 6.12's cdev bind
+ * checks none.
+ */
+TEST_F(sriov, vf_opened_with_the_token)
+{
+	char group[64], name[128];
+	struct iommufd_ctx *ctx2;
+	struct iommufd_device *vf;
+	int container, grp, fd;
+
+	enable_vf(self);
+	ASSERT_OK(iommufd_device_set_vf_token(self->pf, TOKEN_A));
+
+	/* The cdev: bound with no token at all (Linux 6.17 adds one to the bind). */
+	ASSERT_OK(iommufd_ctx_open(NULL, &ctx2));
+	ASSERT_OK(iommufd_device_open(ctx2, self->vf_bdf, &vf));
+	iommufd_device_close(vf);
+	iommufd_ctx_unref(ctx2);
+
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0)
+		SKIP(return, "no VFIO container in this kernel: the group path is untestable");
+	ASSERT_OK(sysfs_link_name(self->vf_bdf, "iommu_group", group, sizeof(group)));
+	snprintf(name, sizeof(name), "/dev/vfio/%s", group);
+	grp = open(name, O_RDWR | O_CLOEXEC);
+	ASSERT_SYS(grp);
+	ASSERT_SYS(ioctl(grp, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_SYS(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	/* No token, the wrong one: refused. The right one: the VF opens. */
+	EXPECT_EQ(ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, self->vf_bdf), -1);
+	EXPECT_EQ(errno, EACCES);
+	snprintf(name, sizeof(name), "%s vf_token=%s", self->vf_bdf, TOKEN_B);
+	EXPECT_EQ(ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, name), -1);
+	EXPECT_EQ(errno, EACCES);
+	snprintf(name, sizeof(name), "%s vf_token=%s", self->vf_bdf, TOKEN_A);
+	fd = ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, name);
+	EXPECT_TRUE(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	close(grp);
+	close(container);
+}
+
+/* A VF sits on its PF's bus but in a reset set of its own: the PF's hot reset is refused. */
+TEST_F(sriov, hot_reset_refused_beside_a_vf)
+{
+	struct iommufd_reset_dep *deps = NULL;
+	struct iommufd_device *set[1] = { self->pf };
+	size_t nr = 0;
+	bool saw_vf = false;
+
+	/*
+	 * Without VFs, the PF behind its own root port would reset alone. (The
+	 * reset itself fails in this guest: QEMU 7.2's root port never reports
+	 * its link active again, and the kernel gives up with ENOTTY.)
+	 */
+	ASSERT_OK(iommufd_device_hot_reset_info(self->pf, &deps, &nr));
+	ASSERT_EQ(nr, 1);
+	EXPECT_EQ(deps[0].dev_id, iommufd_device_id(self->pf));
+	EXPECT_TRUE(deps[0].owned);
+	free(deps);
+
+	enable_vf(self);
+	ASSERT_OK(iommufd_device_hot_reset_info(self->pf, &deps, &nr));
+	ASSERT_EQ(nr, 2);
+	for (size_t i = 0; i < nr; i++) {
+		if (!strcmp(deps[i].bdf, self->vf_bdf)) {
+			saw_vf = true;
+			EXPECT_FALSE(deps[i].owned);
+			EXPECT_EQ(deps[i].dev_id, 0);
+		} else {
+			EXPECT_EQ(strcmp(deps[i].bdf, self->pf_bdf), 0);
+			EXPECT_TRUE(deps[i].owned);
+		}
+	}
+	free(deps);
+	EXPECT_TRUE(saw_vf);
+	/* Refused by the library's check, before the kernel is asked, with the VF named... */
+	ASSERT_ERR(EPERM, iommufd_device_hot_reset_set(set, 1));
+	ASSERT_EXPLAINS(self->vf_bdf);
+	/* ...and by the kernel itself (EINVAL there), explained the same way. */
+	ASSERT_ERR(EPERM, iommufd_device_hot_reset(self->pf));
+	ASSERT_EXPLAINS(self->vf_bdf);
 }
 
 TEST_HARNESS_MAIN
