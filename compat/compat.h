@@ -149,11 +149,22 @@ struct compat_device {
 	struct compat_file file;
 	struct iommufd_device *dev;
 	struct compat_group *group;
+	char vf_of[16];			/* a VF opened with its PF's token: the PF */
 };
 
 extern const struct compat_file_ops compat_container_ops;
 extern const struct compat_file_ops compat_group_ops;
 extern const struct compat_file_ops compat_device_ops;
+
+/*
+ * SR-IOV VF tokens set on PFs through the shim in this process (vf_token.c):
+ * a PF's token is recorded when set; a VF is checked against it (0,
+ * -EACCES, or -ENOKEY when this process never set it); a PF with VFs open
+ * through the shim needs their token (0 or -EACCES; @uuid NULL: none given).
+ */
+int compat_vf_token_set(const char *pf, const uint8_t *uuid);
+int compat_vf_token_check(const char *pf, bool for_vf, const uint8_t *uuid);
+void compat_vf_token_use(const char *pf, int delta);
 
 /* The emulated nodes: which path names one, and opening it (group.c, container.c). */
 int compat_open_container(int flags);

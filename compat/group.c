@@ -245,25 +245,34 @@ static void group_unset_container(struct compat_group *g)
 	compat_file_put(&c->file);
 }
 
+/* What match_device() found. */
+enum device_match {
+	NO_MATCH,
+	MATCH,
+	MATCH_SET_PF_TOKEN,	/* a PF given a token while no VF is in use */
+	MATCH_VF,		/* a VF of a vfio-pci PF, with the PF's token */
+};
+
 /*
  * vfio_pci_core_match(): "BDF" or "BDF vf_token=UUID", with the answers
- * vfio-pci gives: 0 no match, 1 match, 2 match with a token for a PF (in
- * @uuid, 16 bytes), or -errno. 6.12's cdev bind takes no token, so a VF
- * token that the kernel would check against its PF's is refused here
- * rather than taken on trust; a PF's token is set on it, as vfio-pci does
- * when the PF has no VFs in use.
+ * vfio-pci gives: enum device_match (@uuid: the token, 16 bytes; @pf: a
+ * VF's PF), or -errno. 6.12's cdev bind takes no token, so the shim checks
+ * a VF's against the PF's token as this process set it (vf_token.c), and
+ * refuses one it cannot check rather than taking it on trust.
  */
-static int match_device(const char *bdf, const char *buf, uint8_t *uuid)
+static int match_device(const char *bdf, const char *buf, uint8_t *uuid, char *pf, size_t pf_len)
 {
-	char path[128], drv[64];
+	char path[128], target[PATH_MAX], drv[64];
 	size_t n = strlen(bdf);
-	bool token = false, vf, pf;
+	bool token = false;
+	ssize_t len;
+	int r;
 
 	if (strncmp(buf, bdf, n))
-		return 0;
+		return NO_MATCH;
 	buf += n;
 	if (*buf && *buf != ' ')
-		return 0;
+		return NO_MATCH;
 	while (*buf) {
 		if (*buf == ' ') {
 			buf++;
@@ -292,26 +301,42 @@ static int match_device(const char *bdf, const char *buf, uint8_t *uuid)
 		buf += 36;
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdf);
-	vf = !access(path, F_OK);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", bdf);
-	pf = !access(path, F_OK);
-	if (vf) {
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len > 0) {
+		/* A VF. */
+		const char *base;
+
+		target[len] = '\0';
+		base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+		if (strlen(base) >= pf_len)
+			return -ENODEV;
+		memcpy(pf, base, strlen(base) + 1);
 		snprintf(path, sizeof(path), "%s/physfn", bdf);
-		driver_of(path, drv, sizeof(drv));
+		r = driver_of(path, drv, sizeof(drv));
+		if (r < 0)
+			return r;
 		if (strcmp(drv, "vfio-pci"))
-			return token ? -EINVAL : 1;	/* the PF is not vfio-pci's */
-		if (token)
-			compat_trace("  %s: a VF token cannot be checked on this kernel's cdevs",
-				     bdf);
-		return -EACCES;	/* "VF token required", or one we cannot check */
+			return token ? -EINVAL : MATCH;	/* the PF is not vfio-pci's */
+		r = compat_vf_token_check(pf, true, token ? uuid : NULL);
+		if (r == -ENOKEY) {
+			compat_trace("  %s: the token of its PF %s was not set through the shim in "
+				     "this process, and 6.12's cdev bind cannot check it", bdf, pf);
+			r = -EACCES;
+		}
+		return r < 0 ? r : MATCH_VF;
 	}
-	if (!pf)
-		return token ? -EINVAL : 1;	/* "VF token incorrectly provided" */
-	return token ? 2 : 1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", bdf);
+	if (access(path, F_OK))
+		return token ? -EINVAL : MATCH;	/* "VF token incorrectly provided" */
+	/* A PF: with its VFs in use, their token; else a token given is set. */
+	r = compat_vf_token_check(bdf, false, token ? uuid : NULL);
+	if (r < 0)
+		return r;
+	return token ? MATCH_SET_PF_TOKEN : MATCH;
 }
 
 /* A PF given a token keeps it for its VFs: VFIO_DEVICE_FEATURE_PCI_VF_TOKEN. */
-static int set_vf_token(int fd, const uint8_t *uuid)
+static int set_vf_token(int fd, const char *pf, const uint8_t *uuid)
 {
 	struct {
 		struct vfio_device_feature f;
@@ -322,24 +347,27 @@ static int set_vf_token(int fd, const uint8_t *uuid)
 	};
 
 	memcpy(arg.uuid, uuid, sizeof(arg.uuid));
-	return compat_real_ioctl(fd, VFIO_DEVICE_FEATURE, &arg) < 0 ? -errno : 0;
+	if (compat_real_ioctl(fd, VFIO_DEVICE_FEATURE, &arg) < 0)
+		return -errno;
+	return compat_vf_token_set(pf, uuid);
 }
 
 static int group_get_device_fd(struct compat_group *g, const char *name)
 {
 	struct compat_device *d;
 	uint8_t uuid[16];
-	int fd, i, m = 0;
+	char pf[16] = "";
+	int fd, i, m = NO_MATCH;
 
 	/* vfio_device_get_from_name() first: a bad name answers before a missing IOMMU. */
 	for (i = 0; i < g->nr_devices; i++) {
-		m = match_device(g->names[i], name, uuid);
+		m = match_device(g->names[i], name, uuid, pf, sizeof(pf));
 		if (m)
 			break;
 	}
 	if (m < 0)
 		return m;
-	if (!m)
+	if (m == NO_MATCH)
 		return -ENODEV;
 	if (!g->container || !g->container->iommu_set || !g->devs[i])
 		return -EINVAL;
@@ -351,7 +379,7 @@ static int group_get_device_fd(struct compat_group *g, const char *name)
 		compat_real_close(fd);
 		return -EMFILE;
 	}
-	if (m == 2 && (m = set_vf_token(fd, uuid)) < 0) {
+	if (m == MATCH_SET_PF_TOKEN && (m = set_vf_token(fd, g->names[i], uuid)) < 0) {
 		compat_real_close(fd);
 		return m;
 	}
@@ -363,6 +391,10 @@ static int group_get_device_fd(struct compat_group *g, const char *name)
 	compat_file_init(&d->file, &compat_device_ops);
 	d->dev = g->devs[i];
 	d->group = (struct compat_group *)compat_file_get(&g->file);
+	if (m == MATCH_VF) {
+		snprintf(d->vf_of, sizeof(d->vf_of), "%s", pf);
+		compat_vf_token_use(pf, 1);
+	}
 	__atomic_add_fetch(&g->open_devices, 1, __ATOMIC_RELAXED);
 	compat_file_publish(&d->file, fd);
 	compat_fd_install(fd, &d->file);
@@ -462,10 +494,20 @@ static int check_hot_reset_groups(int fd, const struct vfio_pci_hot_reset *hr)
 	return 0;
 }
 
+static bool is_vf_token_set(const void *arg)
+{
+	const struct vfio_device_feature *f = arg;
+
+	return (f->flags & VFIO_DEVICE_FEATURE_MASK) == VFIO_DEVICE_FEATURE_PCI_VF_TOKEN &&
+	       (f->flags & VFIO_DEVICE_FEATURE_SET) && !(f->flags & VFIO_DEVICE_FEATURE_PROBE) &&
+	       f->argsz >= sizeof(*f) + 16;
+}
+
 /*
  * Device fds go straight to the kernel, but for hot reset: the group form
  * (group fds prove ownership) becomes the cdev form (the iommufd does), and
- * the affected devices are named by group again.
+ * the affected devices are named by group again; and a VF token the kernel
+ * took for a PF is recorded, to check its VFs' names against.
  */
 static int device_ioctl(struct compat_file *f, int fd, unsigned long req, void *arg)
 {
@@ -486,6 +528,12 @@ static int device_ioctl(struct compat_file *f, int fd, unsigned long req, void *
 	r = compat_real_ioctl(fd, req, arg);
 	if (r < 0)
 		return -errno;
+	if (req == VFIO_DEVICE_FEATURE && is_vf_token_set(arg)) {
+		/* The kernel took it: the PF's VFs are checked against it from now on. */
+		r = compat_vf_token_set(iommufd_device_name(((struct compat_device *)f)->dev),
+					(const uint8_t *)((struct vfio_device_feature *)arg)->data);
+		return r;
+	}
 	if (req == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
 		struct vfio_pci_hot_reset_info *info = arg;
 
@@ -516,6 +564,8 @@ static void device_release(struct compat_file *f)
 {
 	struct compat_device *d = (struct compat_device *)f;
 
+	if (d->vf_of[0])
+		compat_vf_token_use(d->vf_of, -1);
 	__atomic_sub_fetch(&d->group->open_devices, 1, __ATOMIC_RELAXED);
 	compat_file_put(&d->group->file);
 	free(d);

@@ -14,8 +14,10 @@ PROGS += $(COMPAT_SO)
 $(O)/tests/compat/%: tests/compat/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
-$(O)/tests/compat/legacy_type1 $(O)/tests/compat/legacy_process: tests/compat/legacy.h
+$(O)/tests/compat/legacy_type1 $(O)/tests/compat/legacy_process \
+	$(O)/tests/compat/legacy_sriov: tests/compat/legacy.h
 PROGS += $(O)/tests/compat/legacy_type1 $(O)/tests/compat/legacy_process \
+	$(O)/tests/compat/legacy_sriov \
 	$(O)/tests/compat/exec_container \
 	$(O)/tests/compat/fd_beyond_table
 COMPAT_CHECKS += tests/compat/differential.sh

@@ -14,7 +14,8 @@ preload=
 [ -n "${SANITIZE:-}" ] && preload="$(${CC:-cc} -print-file-name=libasan.so)"
 # The administrator's DMA-entry limit, which type1 takes from its module
 # parameter and the shim from the same words on the kernel command line.
-limit=(--append vfio_iommu_type1.dma_entry_limit=300)
+# --sriov: an SR-IOV PF with VFs for legacy_sriov's VF tokens.
+limit=(--sriov --append vfio_iommu_type1.dma_entry_limit=300)
 n=0 fail=0
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -30,8 +30,8 @@
 		T("%s: %s size=0x%llx", what, r_, (unsigned long long)done_);           \
 	} while (0)
 
-static int container, group, device;
-static uint64_t bar0_off, config_off;
+static __attribute__((unused)) int container, group, device;
+static __attribute__((unused)) uint64_t bar0_off, config_off;
 
 /* ret and errno of a call, as "ret=-1 EINVAL" or "ret=0". */
 static inline const char *res(int r)
