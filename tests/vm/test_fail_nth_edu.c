@@ -291,7 +291,7 @@ static int call_attach_auto(void *p)
 static int call_hw_info(void *p)
 {
 	struct edu *e = p;
-	struct iommufd_hw_info info;
+	struct iommufd_hw_info info = { .sz = sizeof(info) };
 
 	return iommufd_get_hw_info(e->ctx, iommufd_device_id(e->dev), &info);
 }
@@ -510,7 +510,7 @@ static int call_get_info(void *p)
 static int call_region_info(void *p)
 {
 	struct edu *e = p;
-	struct iommufd_region_info ri;
+	struct iommufd_region_info ri = { .sz = sizeof(ri) };
 
 	return iommufd_device_region_info(e->dev, IOMMUFD_PCI_BAR0, &ri);
 }
@@ -562,6 +562,46 @@ static void td_bus_master(void *p)
 	iommufd_device_set_bus_master(e->dev, false);
 }
 
+static int call_hot_reset_info(void *p)
+{
+	struct edu *e = p;
+	struct iommufd_reset_dep *deps = NULL;
+	size_t nr = 0;
+	int r = iommufd_device_hot_reset_info(e->dev, &deps, &nr);
+
+	free(deps);
+	return r < 0 ? r : nr == 1 ? 0 : -EIO;
+}
+
+static int call_hot_reset_set(void *p)
+{
+	struct edu *e = p;
+
+	return iommufd_device_hot_reset_set(&e->dev, 1);
+}
+
+static int call_feature_probe(void *p)
+{
+	struct edu *e = p;
+	uint32_t ops;
+
+	return iommufd_device_feature_probe(e->dev, IOMMUFD_DEVICE_FEATURE_LOW_POWER_ENTRY, &ops);
+}
+
+static int call_low_power(void *p)
+{
+	struct edu *e = p;
+
+	return iommufd_device_low_power_enter(e->dev, -1);
+}
+
+static void td_low_power(void *p)
+{
+	struct edu *e = p;
+
+	iommufd_device_low_power_exit(e->dev);
+}
+
 TEST(device_calls)
 {
 	struct edu e;
@@ -579,6 +619,14 @@ TEST(device_calls)
 	      .teardown = td_none, .state = st_edu);
 	SWEEP(.name = "iommufd_device_hot_reset", .self = &e, .setup = call_attach,
 	      .call = call_hot_reset, .teardown = td_detach, .state = st_edu);
+	SWEEP(.name = "iommufd_device_hot_reset_info", .self = &e, .call = call_hot_reset_info,
+	      .teardown = td_none, .state = st_edu);
+	SWEEP(.name = "iommufd_device_hot_reset_set", .self = &e, .setup = call_attach,
+	      .call = call_hot_reset_set, .teardown = td_detach, .state = st_edu);
+	SWEEP(.name = "iommufd_device_feature_probe", .self = &e, .call = call_feature_probe,
+	      .teardown = td_none, .state = st_edu);
+	SWEEP(.name = "iommufd_device_low_power_enter", .self = &e, .call = call_low_power,
+	      .teardown = td_low_power, .state = st_edu);
 	SWEEP(.name = "iommufd_device_get_info", .self = &e, .call = call_get_info,
 	      .teardown = td_none, .state = st_edu);
 	SWEEP(.name = "iommufd_device_region_info", .self = &e, .call = call_region_info,
