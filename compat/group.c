@@ -157,7 +157,7 @@ static int group_viable(struct compat_group *g)
 int compat_group_bind(struct compat_group *g)
 {
 	struct compat_container *c = g->container;
-	struct iommufd_hw_info info;
+	struct iommufd_hw_info info = { .sz = sizeof(info) };
 	char drv[64];
 	int r;
 

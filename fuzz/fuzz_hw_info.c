@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fake_kernel_opts ko = { .replies = fz_split(&in, split * 4) };
 	struct iommufd_device *dev = NULL;
 	struct iommufd_ctx *ctx = NULL;
-	struct iommufd_hw_info info;
+	struct iommufd_hw_info info = { .sz = sizeof(info) };
 	uint32_t dev_id;
 	int fd, cdev, r;
 

@@ -49,7 +49,7 @@ static void walk(struct fz *in)
 static void region(struct fz *in)
 {
 	struct fake_kernel_opts ko = { .replies = fz_split(in, fz_u8(in) * 8) };
-	struct iommufd_region_info info;
+	struct iommufd_region_info info = { .sz = sizeof(info) };
 	struct iommufd_device *dev = NULL;
 	struct iommufd_ctx *ctx = NULL;
 	int fd, cdev, r;

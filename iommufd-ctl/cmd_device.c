@@ -175,7 +175,7 @@ int cmd_device(int argc, char **argv)
 		       di.num_irqs, di.flags & VFIO_DEVICE_FLAGS_RESET ? "yes" : "no");
 
 	for (uint32_t i = 0; i < di.num_regions; i++) {
-		struct iommufd_region_info ri;
+		struct iommufd_region_info ri = { .sz = sizeof(ri) };
 		struct json_object *o, *sp;
 
 		if (iommufd_device_region_info(dev, i, &ri) < 0 || !ri.size)

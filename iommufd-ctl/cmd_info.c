@@ -49,7 +49,7 @@ int cmd_info(int argc, char **argv)
 	if (argc == 2) {
 		struct iommufd_iova_range *ranges = NULL;
 		struct iommufd_hw_cap caps[128];
-		struct iommufd_hw_info hw;
+		struct iommufd_hw_info hw = { .sz = sizeof(hw) };
 		struct json_object *jr = json_object_new_array(), *jc = json_object_new_object();
 		uint64_t align = 0;
 		uint32_t ioas;

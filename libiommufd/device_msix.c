@@ -55,7 +55,7 @@ static int find_msix_cap(struct iommufd_device *dev, uint8_t cfg[256])
 IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
 					 struct iommufd_msix_info *info)
 {
-	struct iommufd_region_info ri;
+	struct iommufd_region_info ri = { .sz = sizeof(ri) };
 	uint32_t table, pba;
 	uint16_t flags;
 	uint8_t cfg[256];

@@ -85,21 +85,25 @@ static int region_info_raw(struct iommufd_device *dev, uint32_t index,
 }
 
 IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t index,
-					   struct iommufd_region_info *info)
+					   struct iommufd_region_info *user)
 {
+	/* Filled here, then copied out as far as the caller's struct goes. */
+	struct iommufd_region_info out = { 0 }, *info = &out;
 	struct vfio_region_info_cap_sparse_mmap *sp;
 	struct vfio_region_info *ri;
 	long off;
 	int r;
 
 	check_arg(dev);
-	check_arg(info);
+	check_arg(user);
+	r = check_out(dev->ctx, user, iommufd_region_info, sparse);
+	if (r < 0)
+		return r;
 	r = region_info_raw(dev, index, &ri);
 	if (r == -EINVAL)
 		return iommufd_fail(dev->ctx, r, "%s: no region %u", dev->name, index);
 	if (r < 0)
 		return iommufd_fail_errno(dev->ctx, r, "VFIO_DEVICE_GET_REGION_INFO");
-	memset(info, 0, sizeof(*info));
 	info->index = index;
 	info->flags = ri->flags;
 	info->size = ri->size;
@@ -138,6 +142,7 @@ IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t 
 			info->flags |= IOMMUFD_REGION_MSIX_MAPPABLE;
 	}
 	free(ri);
+	copy_out(user, &out);
 	return 0;
 }
 
@@ -145,7 +150,7 @@ IOMMUFD_API int iommufd_device_region_info(struct iommufd_device *dev, uint32_t 
 static int region_basics(struct iommufd_device *dev, uint32_t index, uint32_t *flags,
 			 uint64_t *size, uint64_t *offset)
 {
-	struct iommufd_region_info info;
+	struct iommufd_region_info info = { .sz = sizeof(info) };
 	int r;
 
 	if (index < VFIO_PCI_NUM_REGIONS && __atomic_load_n(&dev->regions[index].valid,
@@ -221,7 +226,7 @@ IOMMUFD_API ssize_t iommufd_device_region_write(struct iommufd_device *dev, uint
 IOMMUFD_API int iommufd_device_region_mmap(struct iommufd_device *dev, uint32_t index,
 					   uint64_t offset, size_t len, int prot, void **addr)
 {
-	struct iommufd_region_info info;
+	struct iommufd_region_info info = { .sz = sizeof(info) };
 	long pg = sysconf(_SC_PAGESIZE);
 	bool inside = false;
 	void *p;

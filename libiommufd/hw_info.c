@@ -23,6 +23,7 @@ IOMMUFD_API int iommufd_get_hw_info(struct iommufd_ctx *ctx, uint32_t dev_id,
 				    struct iommufd_hw_info *info)
 {
 	union hw_info_data data = { 0 };
+	struct iommufd_hw_info hw = { 0 };
 	struct iommu_hw_info cmd = {
 		.size = (uint32_t)offsetofend(struct iommu_hw_info, out_capabilities),
 		.dev_id = dev_id,
@@ -33,26 +34,29 @@ IOMMUFD_API int iommufd_get_hw_info(struct iommufd_ctx *ctx, uint32_t dev_id,
 
 	check_ctx(ctx);
 	check_arg(info);
+	r = check_out(ctx, info, iommufd_hw_info, smmuv3);
+	if (r < 0)
+		return r;
 	r = xioctl(ctx->fd, IOMMU_GET_HW_INFO, &cmd);
 	if (r == -ENOENT)
 		return iommufd_fail(ctx, r, "hw info: no device with ID %u", dev_id);
 	if (r < 0)
 		return iommufd_fail_errno(ctx, r, "IOMMU_GET_HW_INFO");
-	memset(info, 0, sizeof(*info));
-	info->type = cmd.out_data_type;
-	info->capabilities = cmd.out_capabilities;
+	hw.type = cmd.out_data_type;
+	hw.capabilities = cmd.out_capabilities;
 	switch (cmd.out_data_type) {
 	case IOMMU_HW_INFO_TYPE_INTEL_VTD:
-		info->vtd.flags = data.vtd.flags;
-		info->vtd.cap_reg = data.vtd.cap_reg;
-		info->vtd.ecap_reg = data.vtd.ecap_reg;
+		hw.vtd.flags = data.vtd.flags;
+		hw.vtd.cap_reg = data.vtd.cap_reg;
+		hw.vtd.ecap_reg = data.vtd.ecap_reg;
 		break;
 	case HW_INFO_TYPE_ARM_SMMUV3:
-		info->smmuv3.flags = data.smmu.flags;
-		memcpy(info->smmuv3.idr, data.smmu.idr, sizeof(info->smmuv3.idr));
-		info->smmuv3.iidr = data.smmu.iidr;
-		info->smmuv3.aidr = data.smmu.aidr;
+		hw.smmuv3.flags = data.smmu.flags;
+		memcpy(hw.smmuv3.idr, data.smmu.idr, sizeof(hw.smmuv3.idr));
+		hw.smmuv3.iidr = data.smmu.iidr;
+		hw.smmuv3.aidr = data.smmu.aidr;
 		break;
 	}
+	copy_out(info, &hw);
 	return 0;
 }

@@ -36,6 +36,23 @@ static inline int copy_str(char *dst, size_t len, const char *src)
 	return 0;
 }
 
+/*
+ * Output structs that carry their size (the first field, set by the caller):
+ * check_out() answers -EINVAL for one smaller than the first version, whose
+ * last field is FIRST_LAST; copy_out() copies the library's filled @full to
+ * @out, no more than the caller's size.
+ */
+#define check_out(ctx, out, TYPE, FIRST_LAST)                                             \
+	((out)->sz < offsetofend(struct TYPE, FIRST_LAST)                                 \
+		 ? iommufd_fail(ctx, -EINVAL, "%s: size %zu is smaller than any version", \
+				#TYPE, (out)->sz)                                         \
+		 : 0)
+#define copy_out(out, full)                                                              \
+	do {                                                                             \
+		(full)->sz = (out)->sz;                                                  \
+		memcpy(out, full, (out)->sz < sizeof(*(full)) ? (out)->sz : sizeof(*(full))); \
+	} while (0)
+
 /* HWPTs this context allocated, for iommufd_device_attach_auto(). */
 struct iommufd_auto_hwpt {
 	uint32_t hwpt_id;

@@ -817,7 +817,7 @@ static int identify(struct nvme_ctrl *c, uint32_t nsid)
 
 static int map_bar(struct nvme_ctrl *c)
 {
-	struct iommufd_region_info ri;
+	struct iommufd_region_info ri = { .sz = sizeof(ri) };
 	void *p;
 	int r;
 

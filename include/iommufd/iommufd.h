@@ -443,7 +443,14 @@ enum iommufd_hw_caps {
 	IOMMUFD_HW_CAP_PCI_PASID_PRIV = 1 << 2,
 };
 
+/*
+ * Output structs that may grow carry their size like the opts structs: the
+ * caller sets sz (struct iommufd_hw_info info = { .sz = sizeof(info) };),
+ * the library writes no more than that and answers -EINVAL for a struct
+ * smaller than the first version. Fields are only appended.
+ */
 struct iommufd_hw_info {
+	size_t sz;		/* set by the caller */
 	uint32_t type;		/* enum iommufd_hw_type */
 	uint64_t capabilities;	/* enum iommufd_hw_caps */
 	union {
@@ -597,7 +604,9 @@ struct iommufd_sparse_area {
 
 #define IOMMUFD_MAX_SPARSE_AREAS 8
 
+/* Carries its size as struct iommufd_hw_info does: the caller sets sz. */
 struct iommufd_region_info {
+	size_t sz;		/* set by the caller */
 	uint32_t index;
 	uint32_t flags;		/* enum iommufd_region_flags */
 	uint64_t size;

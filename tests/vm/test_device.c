@@ -187,7 +187,7 @@ TEST_F(dev, msi_window_explained)
 
 TEST_F(dev, bar_mmap_and_registers)
 {
-	struct iommufd_region_info ri;
+	struct iommufd_region_info ri = { .sz = sizeof(ri) };
 	struct iommufd_device_info di;
 	volatile uint32_t *bar;
 	void *p;
@@ -236,6 +236,9 @@ TEST_F(dev, bar_mmap_and_registers)
 	ASSERT_EXPLAINS("/dev/vfio/devices/vfio");
 	munmap(p, PAGE);
 	ASSERT_ERR(EINVAL, iommufd_device_region_info(self->dev, 42, &ri));
+	/* An output struct carries its size: smaller than the first version is EINVAL. */
+	ri.sz = sizeof(ri.sz);
+	ASSERT_ERR(EINVAL, iommufd_device_region_info(self->dev, IOMMUFD_PCI_BAR0, &ri));
 }
 
 TEST_F(dev, config_space_and_bus_master)
@@ -312,7 +315,7 @@ TEST_F(dev, resets)
 TEST_F(dev, hw_info_vtd)
 {
 	struct iommufd_hw_cap caps[80];
-	struct iommufd_hw_info info;
+	struct iommufd_hw_info info = { .sz = sizeof(info) };
 	uint64_t mgaw = 0;
 	int n;
 

@@ -63,12 +63,15 @@ TEST_F(mock, features_of_6_12)
 
 TEST_F(mock, hw_info)
 {
-	struct iommufd_hw_info info;
+	struct iommufd_hw_info info = { .sz = sizeof(info) };
 
 	ASSERT_OK(iommufd_get_hw_info(self->ctx, self->md.idev_id, &info));
 	EXPECT_EQ(info.type, IOMMU_HW_INFO_TYPE_SELFTEST);
 	EXPECT_TRUE(info.capabilities & IOMMUFD_HW_CAP_DIRTY_TRACKING);
 	ASSERT_ERR(ENOENT, iommufd_get_hw_info(self->ctx, 7777, &info));
+	/* An output struct carries its size: smaller than the first version is EINVAL. */
+	info.sz = sizeof(info.sz);
+	ASSERT_ERR(EINVAL, iommufd_get_hw_info(self->ctx, self->md.idev_id, &info));
 }
 
 TEST_F(mock, hwpt_alloc_and_replace)

@@ -445,7 +445,7 @@ TEST_F(nvme, several_queues)
 TEST_F(nvme, msix_mask)
 {
 	struct iommufd_device *dev = nvme_device(self->c);
-	struct iommufd_region_info ri;
+	struct iommufd_region_info ri = { .sz = sizeof(ri) };
 	struct iommufd_msix_info mi;
 	struct nvme_queue *q, *q2;
 	struct tally t = { 0 };
