@@ -297,7 +297,10 @@ IOMMUFD_API int iommufd_device_mig_set_state(struct iommufd_device *dev,
 		     ARRAY_SIZE(path));
 	if (n < 0)
 		return n;
-	/* A path never revisits a state, so it fits; the kernel gives no more than 4 arcs. */
+	/* A path never revisits a state, so it fits; the kernel's are at most 4 arcs. */
+	if ((size_t)n > ARRAY_SIZE(path))
+		return iommufd_fail(dev->ctx, -EINVAL, "%s: a migration path of %d arcs",
+				    iommufd_dev_label(dev), n);
 	for (i = 0; i < n; i++) {
 		int step_fd;
 

@@ -208,9 +208,19 @@ TEST_F(mig, features)
 		EXPECT_EQ(raw.state, IOMMUFD_MIG_RUNNING);
 		EXPECT_EQ(raw.fd, -1);
 	}
-	ASSERT_ERR(EINVAL, iommufd_device_feature(self->dev[0],
-						  IOMMUFD_DEVICE_FEATURE_MIGRATION,
-						  IOMMUFD_DEVICE_FEATURE_SET, &flags, 8));
+	/* MIGRATION can be read, not set. */
+	{
+		uint64_t raw_flags = 0;
+
+		ASSERT_OK(iommufd_device_feature(self->dev[0], IOMMUFD_DEVICE_FEATURE_MIGRATION,
+						 IOMMUFD_DEVICE_FEATURE_GET, &raw_flags,
+						 sizeof(raw_flags)));
+		EXPECT_EQ(raw_flags, flags);
+		ASSERT_ERR(EINVAL, iommufd_device_feature(self->dev[0],
+							  IOMMUFD_DEVICE_FEATURE_MIGRATION,
+							  IOMMUFD_DEVICE_FEATURE_SET, &raw_flags,
+							  sizeof(raw_flags)));
+	}
 }
 
 /* The state that travels: port 0's scratch and line control, bytes in its FIFO, port 1's scratch. */
