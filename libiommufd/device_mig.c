@@ -281,6 +281,7 @@ IOMMUFD_API int iommufd_device_mig_set_state(struct iommufd_device *dev,
 {
 	enum iommufd_mig_state path[NSTATES];
 	unsigned int from, now;
+	bool rolled;
 	uint32_t flags;
 	int r, n, i, fd = -1;
 
@@ -325,9 +326,34 @@ out_failed:
 		close(fd);
 	if (get_state(dev, &now) < 0)
 		now = IOMMUFD_MIG_NR_STATES;
+	/*
+	 * Leave the device as it was where that means something: back to a
+	 * state without a data session (RUNNING, RUNNING_P2P, STOP), along
+	 * the arcs. A session once left cannot be had back, and ERROR only
+	 * a reset leaves: then the device stays where it is, and says so.
+	 */
+	rolled = false;
+	if (now < NSTATES && now != from && now != IOMMUFD_MIG_ERROR &&
+	    (from == IOMMUFD_MIG_RUNNING || from == IOMMUFD_MIG_RUNNING_P2P ||
+	     from == IOMMUFD_MIG_STOP)) {
+		enum iommufd_mig_state back[NSTATES];
+		int nb = mig_path(NULL, "", flags, now, from, back, ARRAY_SIZE(back));
+
+		for (int k = 0; k >= 0 && k < nb && (size_t)nb <= ARRAY_SIZE(back); k++) {
+			int back_fd;
+
+			if (set_arc(dev, back[k], &back_fd) < 0)
+				break;
+			if (back_fd >= 0)
+				close(back_fd);
+		}
+		if (get_state(dev, &now) < 0)
+			now = IOMMUFD_MIG_NR_STATES;
+		rolled = true;
+	}
 	return iommufd_fail(dev->ctx, r,
 			    "%s: migration arc %s -> %s (step %d of %d from %s to %s) failed: %s%s; "
-			    "the device is now in %s", iommufd_dev_label(dev),
+			    "the device is %s %s", iommufd_dev_label(dev),
 			    iommufd_mig_state_name(i ? path[i - 1] : (enum iommufd_mig_state)from),
 			    iommufd_mig_state_name(path[i]), i + 1, n,
 			    iommufd_mig_state_name((enum iommufd_mig_state)from),
@@ -336,6 +362,7 @@ out_failed:
 			    path[i] == IOMMUFD_MIG_STOP ?
 			    " (the driver refused the state written to the data fd: incomplete "
 			    "or not from a compatible device)" : "",
+			    now != from ? "now in" : rolled ? "back in" : "still in",
 			    now < NSTATES ? state_names[now] : "an unknown state");
 }
 

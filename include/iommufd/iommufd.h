@@ -834,8 +834,10 @@ IOMMUFD_API int iommufd_device_mig_get_state(struct iommufd_device *dev,
  *
  * Return: 0; -ENOTTY when the device cannot migrate; -EINVAL with no path
  * (nothing is changed; the explanation names the allowed arcs). When an arc
- * fails, the kernel's error: the device is then in the state
- * iommufd_device_mig_get_state() reports (the explanation names it), which
+ * fails, the kernel's error: a device that started in RUNNING, RUNNING_P2P
+ * or STOP is walked back there; one that started in a state with a data
+ * session (which cannot be had back) stays where the failure left it. The
+ * explanation names the failed arc and the state the device is in, which
  * may be ERROR (iommufd_device_reset() brings it back to RUNNING).
  */
 IOMMUFD_API int iommufd_device_mig_set_state(struct iommufd_device *dev,

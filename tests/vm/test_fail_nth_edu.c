@@ -9,6 +9,7 @@
  * kernel shows of the device: its IOAS's usable ranges (an attach takes the
  * MSI window out), its page table in the library, whether MSI is on.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -640,6 +641,109 @@ TEST(device_calls)
 	SWEEP(.name = "iommufd_device_set_bus_master", .self = &e, .call = call_bus_master,
 	      .teardown = td_bus_master, .state = st_edu);
 	env_close(&e);
+}
+
+/* ---- migration, on an mtty mdev (the kernel's sample driver that migrates) ---- */
+
+#define MTTY_TYPE "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1"
+#define MTTY_UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1fa1"
+
+struct mig {
+	struct iommufd_ctx *ctx;
+	struct iommufd_device *dev;
+	int fd;
+};
+
+static int sysfs_put(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+static void st_mig(void *p, struct fn_state *st)
+{
+	struct mig *m = p;
+	enum iommufd_mig_state s = IOMMUFD_MIG_NR_STATES;
+
+	fn_state_process(st);
+	iommufd_device_mig_get_state(m->dev, &s);
+	fn_printf(st, "migration state %s\n", iommufd_mig_state_name(s));
+}
+
+static int call_stop_copy(void *p)
+{
+	struct mig *m = p;
+
+	return iommufd_device_mig_set_state(m->dev, IOMMUFD_MIG_STOP_COPY, &m->fd);
+}
+
+static int call_resuming(void *p)
+{
+	struct mig *m = p;
+
+	return iommufd_device_mig_set_state(m->dev, IOMMUFD_MIG_RESUMING, &m->fd);
+}
+
+static int call_pre_copy(void *p)
+{
+	struct mig *m = p;
+
+	return iommufd_device_mig_set_state(m->dev, IOMMUFD_MIG_PRE_COPY, &m->fd);
+}
+
+static void td_mig(void *p)
+{
+	struct mig *m = p;
+
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	/* RESUMING with no data cannot be left but by a reset. */
+	iommufd_device_reset(m->dev);
+}
+
+TEST(migration_calls)
+{
+	char cdev[64] = "";
+	struct mig m = { .fd = -1 };
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	alarm(900);
+	r = fn_kernel_setup();
+	if (r < 0)
+		SKIP(return, "%s", r == -EOPNOTSUPP ?
+		     "the sweeps need the plain build (AddressSanitizer)" :
+		     "no kernel fault injection");
+	if (access(MTTY_TYPE, F_OK))
+		SKIP(return, "no mtty mdev parent");
+	sysfs_put("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
+	ASSERT_OK(sysfs_put(MTTY_TYPE "/create", MTTY_UUID));
+	d = opendir("/sys/bus/mdev/devices/" MTTY_UUID "/vfio-dev");
+	ASSERT_TRUE(d != NULL);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4) && strlen(de->d_name) < 32)
+			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%.31s", de->d_name);
+	closedir(d);
+	ASSERT_OK(iommufd_ctx_open(NULL, &m.ctx));
+	ASSERT_OK(iommufd_device_open(m.ctx, cdev, &m.dev));
+	/* A failed arc walks a device that started RUNNING back to RUNNING: no state left. */
+	SWEEP(.name = "iommufd_device_mig_set_state (STOP_COPY)", .self = &m,
+	      .call = call_stop_copy, .teardown = td_mig, .state = st_mig);
+	SWEEP(.name = "iommufd_device_mig_set_state (RESUMING)", .self = &m,
+	      .call = call_resuming, .teardown = td_mig, .state = st_mig);
+	SWEEP(.name = "iommufd_device_mig_set_state (PRE_COPY)", .self = &m,
+	      .call = call_pre_copy, .teardown = td_mig, .state = st_mig);
+	iommufd_device_close(m.dev);
+	iommufd_ctx_unref(m.ctx);
+	sysfs_put("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
 }
 
 /* ---- the ioas module's device opening ---- */

@@ -359,7 +359,7 @@ TEST_F(mig, wrong_order_names_the_arcs)
 	close(fd);
 	ASSERT_ERR(EINVAL, iommufd_device_mig_set_state(self->dev[1], IOMMUFD_MIG_RUNNING, NULL));
 	ASSERT_EXPLAINS("migration arc RESUMING -> STOP (step 1 of 3 from RESUMING to RUNNING)");
-	ASSERT_EXPLAINS("the device is now in RESUMING");
+	ASSERT_EXPLAINS("the device is still in RESUMING");
 	ASSERT_OK(iommufd_device_mig_get_state(self->dev[1], &st));
 	EXPECT_EQ(st, IOMMUFD_MIG_RESUMING);
 	/* A reset brings a device back to RUNNING. */
