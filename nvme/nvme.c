@@ -79,6 +79,10 @@ struct nvme_queue {
 	volatile uint32_t *sq_db, *cq_db;
 	uint16_t sq_tail, sq_head, cq_head;
 	uint8_t phase;
+	/* Inside nvme_queue_reap(): submissions from completion callbacks
+	 * ring the SQ doorbell once, after the batch (an MMIO write each is
+	 * what a submission costs most). */
+	bool in_reap, db_pending;
 	unsigned int inflight;
 	uint16_t *free_cids;
 	unsigned int nr_free;
@@ -490,6 +494,10 @@ int nvme_submit(struct nvme_queue *q, struct nvme_sqe *cmd, void *buf, size_t le
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;
 	q->inflight++;
+	if (q->in_reap) {
+		q->db_pending = true;
+		return 0;
+	}
 	/* The entry must be in memory before the controller hears of it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	*q->sq_db = q->sq_tail;
@@ -518,6 +526,7 @@ int nvme_queue_reap(struct nvme_queue *q, nvme_done_fn fn, void *arg)
 	volatile struct nvme_cqe *e;
 	int n = 0;
 
+	q->in_reap = true;
 	for (;;) {
 		uint16_t status, cid;
 
@@ -542,8 +551,14 @@ int nvme_queue_reap(struct nvme_queue *q, nvme_done_fn fn, void *arg)
 		if (fn)
 			fn(arg, q->slots[cid].user_data, status, e->result);
 	}
+	q->in_reap = false;
 	if (n)
 		*q->cq_db = q->cq_head;
+	if (q->db_pending) {
+		q->db_pending = false;
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		*q->sq_db = q->sq_tail;
+	}
 	return n;
 }
 

@@ -187,7 +187,8 @@ typedef void (*nvme_done_fn)(void *arg, uint64_t user_data, uint16_t status, uin
 
 /*
  * Take every completion posted so far, call @fn for each, and tell the
- * controller (CQ head doorbell). Return: how many.
+ * controller (CQ head doorbell). Commands @fn submits on this queue are
+ * announced with one SQ doorbell write after the batch. Return: how many.
  */
 int nvme_queue_reap(struct nvme_queue *q, nvme_done_fn fn, void *arg);
 
