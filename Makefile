@@ -56,6 +56,7 @@ UNIT_TESTS  :=
 VM_TESTS    :=
 VM_TESTS_CDEVONLY :=
 VM_TESTS_NOIOMMU  :=
+VM_TESTS_SRIOV    :=
 # Host-side scripts that boot guests themselves (e.g. compat differential runs).
 COMPAT_CHECKS     :=
 VM_MEMCHECK_SKIP  :=
@@ -104,6 +105,7 @@ $(LIB_SO): $(LIB_OBJS) libiommufd/libiommufd.map
 
 TEST_ENV = UNIT_TESTS="$(UNIT_TESTS)" VM_TESTS="$(VM_TESTS)" \
 	VM_TESTS_CDEVONLY="$(VM_TESTS_CDEVONLY)" VM_TESTS_NOIOMMU="$(VM_TESTS_NOIOMMU)" \
+	VM_TESTS_SRIOV="$(VM_TESTS_SRIOV)" \
 	COMPAT_CHECKS="$(COMPAT_CHECKS)" O="$(O)" SANITIZE="$(SANITIZE)" \
 	VM_MEMCHECK_SKIP="$(VM_MEMCHECK_SKIP)"
 

@@ -4,7 +4,8 @@
 # that variant's programs in it. Ends with the suite summary lines of
 # tests/run-suite.sh. A guest that cannot boot is a failure, never a skip.
 #
-#   VM_TESTS="..." VM_TESTS_CDEVONLY="..." VM_TESTS_NOIOMMU="..." tests/vm/check.sh
+#   VM_TESTS="..." VM_TESTS_CDEVONLY="..." VM_TESTS_NOIOMMU="..." VM_TESTS_SRIOV="..." \
+#   tests/vm/check.sh
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
@@ -29,6 +30,7 @@ if [ "${VM_MEMCHECK:-}" != only ]; then
 	run_variant full "${VM_TESTS:-}" --variant full
 	run_variant cdevonly "${VM_TESTS_CDEVONLY:-}" --variant cdevonly
 	run_variant noiommu "${VM_TESTS_NOIOMMU:-}" --variant full --no-iommu
+	run_variant sriov "${VM_TESTS_SRIOV:-}" --variant full --sriov
 fi
 
 # VM_MEMCHECK=1 (also) or =only (make check-memcheck): the compiled tests
@@ -49,5 +51,6 @@ if [ -n "${VM_MEMCHECK:-}" ] && command -v valgrind >/dev/null; then
 	VM_RUN_ENV="RUN_WRAPPER=$wrap"
 	run_variant memcheck-full "$(memcheck "${VM_TESTS:-}")" --variant full
 	run_variant memcheck-noiommu "$(memcheck "${VM_TESTS_NOIOMMU:-}")" --variant full --no-iommu
+	run_variant memcheck-sriov "$(memcheck "${VM_TESTS_SRIOV:-}")" --variant full --sriov
 fi
 exit $rc
