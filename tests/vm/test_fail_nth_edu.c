@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 
@@ -37,6 +38,8 @@ struct edu {
 	struct ioas *io;
 	uint8_t cfg[64];
 	ssize_t n;
+	struct iommufd_handoff *h;	/* what a launcher handed over */
+	int hfd[2];			/* its iommufd and device fds, until adopted */
 };
 
 static void ranges(struct fn_state *st, struct iommufd_ctx *ctx, uint32_t ioas)
@@ -779,6 +782,78 @@ TEST(ioas_open_device)
 	ENV_OPEN(&e, false);
 	SWEEP(.name = "ioas_open_device (iommufd)", .self = &e, .call = call_open_device,
 	      .teardown = td_open_device, .state = st_open_device, .known = known_owner);
+	env_close(&e);
+}
+
+/* ---- adopting a launcher's hand-off ---- */
+
+static int set_env_num(const char *var, const char *fmt, ...)
+{
+	char val[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return setenv(var, val, 1) < 0 ? -errno : 0;
+}
+
+/* The environment iommufd-ctl exec gives, with fds of our own bound device. */
+static int setup_handoff(void *p)
+{
+	struct edu *e = p;
+	uint32_t id = iommufd_device_id(e->dev);
+	int r;
+
+	e->hfd[0] = fcntl(iommufd_ctx_fd(e->ctx), F_DUPFD_CLOEXEC, 0);
+	e->hfd[1] = fcntl(iommufd_device_fd(e->dev), F_DUPFD_CLOEXEC, 0);
+	if (e->hfd[0] < 0 || e->hfd[1] < 0)
+		return -errno;
+	r = set_env_num("IOMMUFD_FD", "%d", e->hfd[0]);
+	if (!r)
+		r = set_env_num("IOMMUFD_IOAS", "default=%u,other=%u", e->ioas, e->ioas2);
+	if (!r)
+		r = set_env_num("IOMMUFD_IOAS_ID", "%u", e->ioas);
+	if (!r)
+		r = set_env_num("IOMMUFD_DEVICES", "%s=%d", e->bdf, e->hfd[1]);
+	if (!r)
+		r = set_env_num("IOMMUFD_DEVICE_IDS", "%s=%u", e->bdf, id);
+	if (!r)
+		r = set_env_num("IOMMUFD_DEVICE_IOAS", "%s=%u", e->bdf, e->ioas);
+	return r;
+}
+
+static int call_handoff(void *p)
+{
+	struct edu *e = p;
+	int r = iommufd_handoff_from_env(NULL, &e->h);
+
+	if (!r)
+		e->hfd[0] = e->hfd[1] = -1;	/* the hand-off's now */
+	return r;
+}
+
+static void td_handoff(void *p)
+{
+	struct edu *e = p;
+
+	e->h = iommufd_handoff_free(e->h);
+	for (int i = 0; i < 2; i++) {
+		if (e->hfd[i] >= 0)
+			close(e->hfd[i]);
+		e->hfd[i] = -1;
+	}
+}
+
+TEST(handoff)
+{
+	struct edu e;
+
+	ENV_OPEN(&e, true);
+	e.hfd[0] = e.hfd[1] = -1;
+	ASSERT_OK(iommufd_device_attach(e.dev, e.ioas));
+	SWEEP(.name = "iommufd_handoff_from_env", .self = &e, .setup = setup_handoff,
+	      .call = call_handoff, .teardown = td_handoff, .state = st_edu);
 	env_close(&e);
 }
 
