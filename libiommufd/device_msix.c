@@ -53,16 +53,20 @@ static int find_msix_cap(struct iommufd_device *dev, uint8_t cfg[256])
 }
 
 IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
-					 struct iommufd_msix_info *info)
+					 struct iommufd_msix_info *user)
 {
 	struct iommufd_region_info ri = { .sz = sizeof(ri) };
+	struct iommufd_msix_info out = { .sz = sizeof(out) }, *info = &out;
 	uint32_t table, pba;
 	uint16_t flags;
 	uint8_t cfg[256];
 	int off, r;
 
 	check_arg(dev);
-	check_arg(info);
+	check_arg(user);
+	r = check_out(dev->ctx, user, iommufd_msix_info, table_mappable);
+	if (r < 0)
+		return r;
 	off = find_msix_cap(dev, cfg);
 	if (off < 0)
 		return off;
@@ -71,7 +75,6 @@ IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
 	memcpy(&flags, cfg + off + MSIX_FLAGS, 2);
 	memcpy(&table, cfg + off + MSIX_TABLE, 4);
 	memcpy(&pba, cfg + off + MSIX_PBA, 4);
-	memset(info, 0, sizeof(*info));
 	info->cap_offset = off;
 	info->vectors = (flags & MSIX_FLAGS_QSIZE) + 1;
 	info->enabled = flags & 0x8000;
@@ -84,6 +87,7 @@ IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
 	if (r < 0)
 		return r;
 	info->table_mappable = !!(ri.flags & IOMMUFD_REGION_MSIX_MAPPABLE);
+	copy_out(user, info);
 	return 0;
 }
 
@@ -123,7 +127,7 @@ static int check_vector(struct iommufd_device *dev, const struct iommufd_msix_in
 
 IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t vector, bool mask)
 {
-	struct iommufd_msix_info info;
+	struct iommufd_msix_info info = { .sz = sizeof(info) };
 	volatile uint32_t *ctrl;
 	void *page;
 	long off;
@@ -153,7 +157,7 @@ IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t ve
 
 IOMMUFD_API int iommufd_device_msix_pending(struct iommufd_device *dev, uint32_t vector)
 {
-	struct iommufd_msix_info info;
+	struct iommufd_msix_info info = { .sz = sizeof(info) };
 	volatile uint32_t *word;
 	void *page;
 	long off;

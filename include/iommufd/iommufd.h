@@ -680,8 +680,12 @@ IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);
  */
 IOMMUFD_API int iommufd_device_hot_reset(struct iommufd_device *dev);
 
-/* Where a PCI function's MSI-X table and pending bits are (its capability). */
+/*
+ * Where a PCI function's MSI-X table and pending bits are (its capability).
+ * An output struct that may grow: the caller sets sz (= sizeof).
+ */
 struct iommufd_msix_info {
+	size_t sz;		/* set by the caller */
 	uint32_t vectors;	/* table entries */
 	uint32_t cap_offset;	/* of the capability in config space */
 	uint32_t table_bar;	/* region index (enum iommufd_pci_region) */
@@ -696,9 +700,10 @@ struct iommufd_msix_info {
 /**
  * iommufd_device_msix_info() - the MSI-X capability of a PCI device.
  * @dev: the device.
- * @info: out.
+ * @info: out, with @info->sz set; no more than sz bytes are written.
  *
- * Return: 0; -ENODEV (explained) when the device has no MSI-X capability.
+ * Return: 0; -ENODEV (explained) when the device has no MSI-X capability;
+ * -EINVAL when @info->sz is smaller than the first version.
  */
 IOMMUFD_API int iommufd_device_msix_info(struct iommufd_device *dev,
 					 struct iommufd_msix_info *info);

@@ -446,13 +446,14 @@ TEST_F(nvme, msix_mask)
 {
 	struct iommufd_device *dev = nvme_device(self->c);
 	struct iommufd_region_info ri = { .sz = sizeof(ri) };
-	struct iommufd_msix_info mi;
+	struct iommufd_msix_info mi = { .sz = sizeof(mi) }, small = { .sz = 8 };
 	struct nvme_queue *q, *q2;
 	struct tally t = { 0 };
 	uint32_t bs = self->info->block_size, v;
 	struct pollfd pfd;
 	eventfd_t cnt;
 
+	ASSERT_ERR(EINVAL, iommufd_device_msix_info(dev, &small));
 	ASSERT_OK(iommufd_device_msix_info(dev, &mi));
 	TH_LOG("MSI-X: %u vectors, table BAR%u+0x%" PRIx64 ", PBA BAR%u+0x%" PRIx64
 	       ", cap at 0x%x, %s, BAR mappable over the table: %s", mi.vectors, mi.table_bar,
