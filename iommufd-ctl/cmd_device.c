@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * iommufd-ctl device BDF: what a userspace driver author checks first:
- * the device's flags, regions (with the parts that may be mmap()ed), IRQs,
+ * the device's flags, regions (with the parts that may be mmap()ed), IRQs, the MSI-X table,
  * reset support and PCI capabilities; and what a VMM author checks: the
  * VFIO device features, migration flags and state, and which devices a hot
  * reset would touch. A device without a BDF (an mdev) is named by its cdev.
@@ -152,6 +152,7 @@ int cmd_device(int argc, char **argv)
 	struct iommufd_device_info di;
 	struct iommufd_device *dev = NULL;
 	struct iommufd_ctx *ctx = NULL;
+	struct iommufd_msix_info mi = { .sz = sizeof(mi) };
 	uint8_t cfg[256];
 	int r = CTL_OK;
 
@@ -189,6 +190,8 @@ int cmd_device(int argc, char **argv)
 		json_object_object_add(o, "read", json_object_new_boolean(ri.flags & IOMMUFD_REGION_READ));
 		json_object_object_add(o, "write", json_object_new_boolean(ri.flags & IOMMUFD_REGION_WRITE));
 		json_object_object_add(o, "mmap", json_object_new_boolean(ri.flags & IOMMUFD_REGION_MMAP));
+		json_object_object_add(o, "msix_mappable",
+				       json_object_new_boolean(ri.flags & IOMMUFD_REGION_MSIX_MAPPABLE));
 		for (uint32_t k = 0; k < ri.nr_sparse; k++) {
 			struct json_object *a = json_object_new_object();
 
@@ -208,6 +211,10 @@ int cmd_device(int argc, char **argv)
 				printf("%s0x%llx+0x%llx", k ? ", " : "  mmap areas: ",
 				       (unsigned long long)ri.sparse[k].offset,
 				       (unsigned long long)ri.sparse[k].size);
+			if ((ri.flags & IOMMUFD_REGION_MMAP) && !ri.nr_sparse && i < IOMMUFD_PCI_ROM)
+				printf("  mmap areas: all");
+			if (ri.flags & IOMMUFD_REGION_MSIX_MAPPABLE)
+				printf(" (MSI-X table included)");
 			putchar('\n');
 		}
 	}
@@ -233,6 +240,40 @@ int cmd_device(int argc, char **argv)
 	json_object_object_add(root, "features", show_features(dev));
 	json_object_object_add(root, "migration", show_migration(dev));
 	json_object_object_add(root, "hot_reset", show_hot_reset(dev));
+	/* MSI-X: where the table and PBA are, and what a driver may do with them. */
+	if (iommufd_device_msix_info(dev, &mi) == 0) {
+		struct json_object *o = json_object_new_object(), *pend = json_object_new_array();
+		char list[256] = "";
+		size_t n = 0;
+
+		for (uint32_t v = 0; mi.table_mappable && v < mi.vectors; v++)
+			if (iommufd_device_msix_pending(dev, v) == 1) {
+				json_object_array_add(pend, json_object_new_int(v));
+				if (n < sizeof(list))
+					n += snprintf(list + n, sizeof(list) - n, "%s%u", n ? "," : "",
+						      v);
+			}
+		json_object_object_add(o, "vectors", json_object_new_int(mi.vectors));
+		json_object_object_add(o, "table_bar", json_object_new_int(mi.table_bar));
+		json_object_object_add(o, "table_offset", json_object_new_int64(mi.table_offset));
+		json_object_object_add(o, "pba_bar", json_object_new_int(mi.pba_bar));
+		json_object_object_add(o, "pba_offset", json_object_new_int64(mi.pba_offset));
+		json_object_object_add(o, "enabled", json_object_new_boolean(mi.enabled));
+		json_object_object_add(o, "function_masked", json_object_new_boolean(mi.function_masked));
+		json_object_object_add(o, "table_mappable", json_object_new_boolean(mi.table_mappable));
+		json_object_object_add(o, "pending", pend);
+		json_object_object_add(root, "msix", o);
+		if (!ctl.json)
+			printf("  msix: %u vectors, table %s+0x%llx, PBA %s+0x%llx, %s%s; "
+			       "vectors maskable one by one: %s%s%s\n", mi.vectors,
+			       region_name(mi.table_bar), (unsigned long long)mi.table_offset,
+			       region_name(mi.pba_bar), (unsigned long long)mi.pba_offset,
+			       mi.enabled ? "enabled" : "disabled",
+			       mi.function_masked ? ", function masked" : "",
+			       mi.table_mappable ? "yes (the BAR maps over the table)" :
+						   "no (no MSIX_MAPPABLE)",
+			       n ? "; pending: " : "", list);
+	}
 	/* PCI capabilities: the list starting at config offset 0x34, bounded. */
 	if (iommufd_device_config_read(dev, 0, cfg, sizeof(cfg)) == sizeof(cfg) && (cfg[6] & 0x10)) {
 		uint8_t off = cfg[0x34] & ~3;
