@@ -165,12 +165,26 @@ static int exec_error(int code, const char *fmt, ...)
 	return code;
 }
 
+/* A user or group given as a number: true and *@id. */
+static bool numeric_id(const char *s, unsigned int *id)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (!*s || *end || errno || n >= (unsigned int)-1)
+		return false;
+	*id = (unsigned int)n;
+	return true;
+}
+
 /* USER (a name or a number) and GROUP (the same; NULL: USER's own group). */
 static int resolve_identity(const char *user, const char *group, struct identity *id)
 {
-	struct passwd *pw = NULL;
+	struct passwd *pw;
 	struct group *gr;
-	char *end;
+	unsigned int n;
 
 	id->uid = (uid_t)-1;
 	id->gid = (gid_t)-1;
@@ -181,30 +195,23 @@ static int resolve_identity(const char *user, const char *group, struct identity
 				  "another user");
 	if (!user)
 		return exec_error(CTL_USAGE, "--group needs --user");
-	errno = 0;
 	pw = getpwnam(user);
 	if (pw) {
 		id->uid = pw->pw_uid;
 		id->gid = pw->pw_gid;
+	} else if (numeric_id(user, &n)) {
+		id->uid = n;
 	} else {
-		unsigned long n = strtoul(user, &end, 10);
-
-		if (!*user || *end || n >= (uid_t)-1)
-			return exec_error(CTL_FAILED, "--user %s: no such user", user);
-		id->uid = (uid_t)n;
-		id->gid = (gid_t)n;
+		return exec_error(CTL_FAILED, "--user %s: no such user", user);
 	}
 	if (group) {
 		gr = getgrnam(group);
-		if (gr) {
+		if (gr)
 			id->gid = gr->gr_gid;
-		} else {
-			unsigned long n = strtoul(group, &end, 10);
-
-			if (!*group || *end || n >= (gid_t)-1)
-				return exec_error(CTL_FAILED, "--group %s: no such group", group);
-			id->gid = (gid_t)n;
-		}
+		else if (numeric_id(group, &n))
+			id->gid = n;
+		else
+			return exec_error(CTL_FAILED, "--group %s: no such group", group);
 	} else if (!pw) {
 		return exec_error(CTL_USAGE, "--user %s: a numeric user needs --group", user);
 	}
