@@ -106,3 +106,24 @@ IOMMUFD_API int iommufd_device_irq_unmask(struct iommufd_device *dev, uint32_t i
 				    irq_name(index), vector, strerror(-r));
 	return 0;
 }
+
+IOMMUFD_API int iommufd_device_irq_unmask_eventfd(struct iommufd_device *dev, uint32_t index,
+						  uint32_t vector, int efd)
+{
+	int32_t fd = efd;
+	int r;
+
+	check_arg(dev);
+	check_arg(efd >= -1);
+	r = set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, index, vector, 1,
+		     &fd, sizeof(fd));
+	if (r == -EINVAL && efd >= 0)
+		return iommufd_fail(dev->ctx, r, "%s: unmask %s vector %u by eventfd: not a "
+				    "maskable vector (INTx only), %s not enabled, or fd %d is not "
+				    "an eventfd", dev->name, irq_name(index), vector,
+				    irq_name(index), efd);
+	if (r < 0)
+		return iommufd_fail(dev->ctx, r, "%s: unmask %s vector %u by eventfd: %s", dev->name,
+				    irq_name(index), vector, strerror(-r));
+	return 0;
+}

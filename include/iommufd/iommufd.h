@@ -668,6 +668,21 @@ IOMMUFD_API int iommufd_device_irq_disable(struct iommufd_device *dev, uint32_t 
 /* Unmask a level-triggered (INTx) interrupt after it was handled. */
 IOMMUFD_API int iommufd_device_irq_unmask(struct iommufd_device *dev, uint32_t index,
 					  uint32_t vector);
+/**
+ * iommufd_device_irq_unmask_eventfd() - unmask INTx whenever an eventfd is signalled.
+ * @dev: the device, with @index enabled (iommufd_device_irq_enable()).
+ * @index: IOMMUFD_PCI_INTX: only a level-triggered interrupt is masked.
+ * @vector: 0.
+ * @efd: an eventfd; -1 disconnects the one connected.
+ *
+ * What a VMM connects to KVM's resample fd: the kernel unmasks the line when
+ * the guest's EOI signals @efd, without a system call of the VMM's.
+ *
+ * Return: 0; -EINVAL (explained) for a vector that cannot be masked, an
+ * index not enabled, or an fd that is not an eventfd.
+ */
+IOMMUFD_API int iommufd_device_irq_unmask_eventfd(struct iommufd_device *dev, uint32_t index,
+						  uint32_t vector, int efd);
 
 /* Function-level reset; -ENOTTY when the device has no reset. */
 IOMMUFD_API int iommufd_device_reset(struct iommufd_device *dev);

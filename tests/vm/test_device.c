@@ -5,6 +5,7 @@
  * regions, BAR mmap, config space, interrupts, resets, hardware info and
  * the explanations of each refusal.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -295,6 +296,63 @@ TEST_F(dev, msi_to_eventfd)
 	EXPECT_EQ(poll(&pfd, 1, 300), 0);
 	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_ACK, 0x1));
 	close(efd);
+}
+
+/*
+ * INTx unmasked by an eventfd, as a VMM wires it to KVM's resample fd: VFIO
+ * masks the line when it fires; a second interrupt waits until the unmask
+ * eventfd is signalled, then arrives with no unmask call.
+ */
+TEST_F(dev, intx_unmask_by_eventfd)
+{
+	struct pollfd pfd;
+	uint64_t count, one = 1;
+	int trig, unmask, notfd;
+
+	trig = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	unmask = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_SYS(trig);
+	ASSERT_SYS(unmask);
+	notfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_SYS(notfd);
+	ASSERT_OK(iommufd_device_irq_enable(self->dev, IOMMUFD_PCI_INTX, 0, 1, &trig));
+	ASSERT_ERR(EINVAL, iommufd_device_irq_unmask_eventfd(self->dev, IOMMUFD_PCI_INTX, 0,
+							     notfd));
+	ASSERT_EXPLAINS("is not an eventfd");
+	ASSERT_OK(iommufd_device_irq_unmask_eventfd(self->dev, IOMMUFD_PCI_INTX, 0, unmask));
+	pfd = (struct pollfd){ .fd = trig, .events = POLLIN };
+
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_RAISE, 0x1));
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_EQ(read(trig, &count, 8), 8);
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_ACK, 0x1));
+	/* Masked since it fired: the next one is held back... */
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_RAISE, 0x2));
+	EXPECT_EQ(poll(&pfd, 1, 300), 0);
+	/* ...until the unmask eventfd is signalled: the line is still up. */
+	ASSERT_EQ(write(unmask, &one, 8), 8);
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_EQ(read(trig, &count, 8), 8);
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_ACK, 0x2));
+	/* Handled: the guest's EOI, once more (the line is down now). */
+	ASSERT_EQ(write(unmask, &one, 8), 8);
+
+	/* Disconnected: signalling it unmasks nothing. */
+	ASSERT_OK(iommufd_device_irq_unmask_eventfd(self->dev, IOMMUFD_PCI_INTX, 0, -1));
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_RAISE, 0x4));
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_EQ(read(trig, &count, 8), 8);
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_ACK, 0x4));
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_RAISE, 0x8));
+	ASSERT_EQ(write(unmask, &one, 8), 8);
+	EXPECT_EQ(poll(&pfd, 1, 300), 0);
+	ASSERT_OK(iommufd_device_irq_unmask(self->dev, IOMMUFD_PCI_INTX, 0));
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_OK(edu_write32(self->dev, EDU_REG_IRQ_ACK, 0x8));
+	ASSERT_OK(iommufd_device_irq_disable(self->dev, IOMMUFD_PCI_INTX));
+	close(notfd);
+	close(unmask);
+	close(trig);
 }
 
 TEST_F(dev, resets)
