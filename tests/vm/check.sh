@@ -30,7 +30,7 @@ if [ "${VM_MEMCHECK:-}" != only ]; then
 	run_variant full "${VM_TESTS:-}" --variant full
 	run_variant cdevonly "${VM_TESTS_CDEVONLY:-}" --variant cdevonly
 	run_variant noiommu "${VM_TESTS_NOIOMMU:-}" --variant full --no-iommu
-	run_variant sriov "${VM_TESTS_SRIOV:-}" --variant full --sriov
+	run_variant sriov "${VM_TESTS_SRIOV:-}" --variant full --sriov --edu-pair
 fi
 
 # VM_MEMCHECK=1 (also) or =only (make check-memcheck): the compiled tests
@@ -51,6 +51,6 @@ if [ -n "${VM_MEMCHECK:-}" ] && command -v valgrind >/dev/null; then
 	VM_RUN_ENV="RUN_WRAPPER=$wrap"
 	run_variant memcheck-full "$(memcheck "${VM_TESTS:-}")" --variant full
 	run_variant memcheck-noiommu "$(memcheck "${VM_TESTS_NOIOMMU:-}")" --variant full --no-iommu
-	run_variant memcheck-sriov "$(memcheck "${VM_TESTS_SRIOV:-}")" --variant full --sriov
+	run_variant memcheck-sriov "$(memcheck "${VM_TESTS_SRIOV:-}")" --variant full --sriov --edu-pair
 fi
 exit $rc

@@ -64,6 +64,6 @@ storm: $(O)/tests/vm/test_storm
 
 # What a VMM needs: device features, migration on two mtty mdevs, hot-reset scope.
 $(eval $(call program,tests/vm/test_vmm,tests/vm/test_vmm.c tests/vm/edu.c $(VM_HARNESS),))
-# In a guest with an SR-IOV PF (tests/vm/run --sriov), where its VF-token
-# and hot-reset-scope tests run too.
+# In a guest with an SR-IOV PF and a two-function edu (tests/vm/run --sriov
+# --edu-pair), where its VF-token and hot-reset tests run too.
 VM_TESTS_SRIOV += $(O)/tests/vm/test_vmm

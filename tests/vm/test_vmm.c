@@ -397,6 +397,22 @@ TEST_F(mig, no_hot_reset_for_an_mdev)
 	ASSERT_ERR(ENOTTY, iommufd_device_hot_reset_set(self->dev, 2));
 }
 
+/* How many PCI functions share @bdf's slot ("DDDD:BB:SS.F"): what a hot reset of it takes. */
+static int functions_in_slot(const char *bdf)
+{
+	size_t len = strlen(bdf) - 1;	/* up to the function number */
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/pci/devices");
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, bdf, len) && strlen(de->d_name) == len + 1)
+			n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 FIXTURE(edu)
 {
 	char bdf[32];
@@ -467,12 +483,20 @@ TEST_F(edu, hot_reset_scope)
 	struct iommufd_device *set[1] = { self->dev };
 	size_t nr = 0;
 
-	/* edu sits alone behind its root port: the reset touches it only, by its ID here. */
+	/*
+	 * edu sits behind its root port (with a second function under
+	 * --edu-pair): the reset touches every function of its slot, itself by
+	 * its ID here, the others unopened and so fair game.
+	 */
 	ASSERT_OK(iommufd_device_hot_reset_info(self->dev, &deps, &nr));
-	ASSERT_EQ(nr, 1);
-	EXPECT_EQ(strcmp(deps[0].bdf, self->bdf), 0);
-	EXPECT_EQ(deps[0].dev_id, iommufd_device_id(self->dev));
-	EXPECT_TRUE(deps[0].owned);
+	ASSERT_EQ(nr, (size_t)functions_in_slot(self->bdf));
+	for (size_t i = 0; i < nr; i++) {
+		EXPECT_TRUE(deps[i].owned);
+		if (!strcmp(deps[i].bdf, self->bdf))
+			EXPECT_EQ(deps[i].dev_id, iommufd_device_id(self->dev));
+		else
+			EXPECT_EQ(deps[i].dev_id, 0);
+	}
 	free(deps);
 	ASSERT_OK(iommufd_device_hot_reset_set(set, 1));
 	/* The device still answers after the reset. */
@@ -483,6 +507,67 @@ TEST_F(edu, hot_reset_scope)
 		ASSERT_EQ(iommufd_device_region_read(self->dev, 0, &back, 4, EDU_REG_LIVENESS), 4);
 		EXPECT_EQ(back, ~v);
 	}
+}
+
+/*
+ * Two functions one hot reset covers (tests/vm/run --edu-pair), both bound
+ * to one iommufd: reset as a set, in one call; then the first alone, with
+ * the second unopened. (A device another iommufd holds stops a reset:
+ * sriov.hot_reset_refused_beside_a_vf.)
+ */
+TEST(edu_pair_reset_together)
+{
+	struct iommufd_reset_dep *deps = NULL;
+	struct iommufd_device *set[2] = { NULL, NULL }, *elsewhere = NULL;
+	struct iommufd_ctx *ctx = NULL, *other = NULL;
+	char bdf[2][32];
+	uint32_t ioas;
+	size_t nr = 0;
+
+	if (edu_find(bdf[0], sizeof(bdf[0])) < 0 || functions_in_slot(bdf[0]) != 2)
+		SKIP(return, "edu is not a two-function device (tests/vm/run --edu-pair)");
+	if (!getenv("LIBIOMMUFD_VM_IOMMU") || !strcmp(getenv("LIBIOMMUFD_VM_IOMMU"), "0"))
+		SKIP(return, "guest booted without an IOMMU");
+	/* Functions 0 and 1, whichever edu_find() met first. */
+	bdf[0][strlen(bdf[0]) - 1] = '0';
+	snprintf(bdf[1], sizeof(bdf[1]), "%.*s1", (int)strlen(bdf[0]) - 1, bdf[0]);
+	ASSERT_OK(iommufd_ctx_open(NULL, &ctx));
+	ASSERT_OK(iommufd_ioas_alloc(ctx, &ioas));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(iommufd_device_open(ctx, bdf[i], &set[i]));
+		ASSERT_OK(iommufd_device_attach(set[i], ioas));
+	}
+	ASSERT_OK(iommufd_device_hot_reset_info(set[0], &deps, &nr));
+	ASSERT_EQ(nr, 2);
+	for (size_t i = 0; i < nr; i++) {
+		int which = !strcmp(deps[i].bdf, bdf[1]);
+
+		EXPECT_EQ(strcmp(deps[i].bdf, bdf[which]), 0);
+		EXPECT_EQ(deps[i].dev_id, iommufd_device_id(set[which]));
+		EXPECT_TRUE(deps[i].owned);
+	}
+	free(deps);
+	ASSERT_OK(iommufd_device_hot_reset_set(set, 2));
+	for (int i = 0; i < 2; i++) {
+		uint32_t v = 0x0badf00d + i, back = 0;
+
+		ASSERT_EQ(iommufd_device_region_write(set[i], 0, &v, 4, EDU_REG_LIVENESS), 4);
+		ASSERT_EQ(iommufd_device_region_read(set[i], 0, &back, 4, EDU_REG_LIVENESS), 4);
+		EXPECT_EQ(back, ~v);
+	}
+
+	/*
+	 * Without ACS the two functions share an IOMMU group, so one iommufd
+	 * has them both: another cannot take the second while the first is here.
+	 */
+	set[1] = iommufd_device_close(set[1]);
+	ASSERT_OK(iommufd_ctx_open(NULL, &other));
+	ASSERT_ERR(EPERM, iommufd_device_open(other, bdf[1], &elsewhere));
+	iommufd_ctx_unref(other);
+	/* The first alone: its reset still takes the second, unopened now. */
+	ASSERT_OK(iommufd_device_hot_reset_set(set, 1));
+	iommufd_device_close(set[0]);
+	iommufd_ctx_unref(ctx);
 }
 
 TEST_F(edu, hot_reset_set_refusals)
