@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iommufd/async.h>
+
 #include "nvme.h"
 
 /* Controller registers (NVMe 1.4, section 3.1). */
@@ -90,6 +92,24 @@ struct nvme_queue {
 	int efd;
 	/* The last command each slot held, for explanations. */
 	struct nvme_sqe *cmds;
+	/* Commands whose maps completed while the queue was full. */
+	struct pending *backlog;
+	/* Commands waiting for their maps (nvme_submit_io_map()). */
+	unsigned int nr_pending;
+};
+
+/* A command waiting for the async maps of its pages. */
+struct pending {
+	struct nvme_queue *q;
+	struct pending *next;	/* on the queue's backlog */
+	void *buf;
+	uint64_t slba, user_data;
+	uint32_t nlb;
+	uint8_t opcode;
+	unsigned int maps_left;
+	int err;		/* the first failed map's */
+	char why[256];
+	uint64_t iova[];	/* each map's IOVA, written by the async layer */
 };
 
 struct nvme_ctrl {
@@ -521,6 +541,123 @@ int nvme_submit_io(struct nvme_queue *q, uint8_t opcode, uint64_t slba, uint32_t
 	return nvme_submit(q, &cmd, buf, (size_t)nlb * info->block_size, user_data);
 }
 
+/* Submit a command whose maps are done; on failure it completes with the errno. */
+static int submit_pending(struct pending *p)
+{
+	struct nvme_queue *q = p->q;
+	int r;
+
+	r = nvme_submit_io(q, p->opcode, p->slba, p->nlb, p->buf, p->user_data);
+	if (r == -EBUSY) {	/* full: after the next completions */
+		struct pending **tail = &q->backlog;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		p->next = NULL;
+		*tail = p;
+		return 1;
+	}
+	q->nr_pending--;
+	free(p);
+	return r < 0 ? r : 1;
+}
+
+int nvme_submit_io_map(struct nvme_queue *q, struct iommufd_async *a, uint8_t opcode,
+		       uint64_t slba, uint32_t nlb, void *buf, uint64_t user_data)
+{
+	uintptr_t start, end, page, run = 0;
+	struct iommufd_async_sqe *sqe;
+	unsigned int runs = 0, i = 0;
+	struct pending *p;
+	uint64_t iova;
+	size_t len;
+
+	if (!q || !a || !buf || !nlb || nlb > 0x10000)
+		return nvme_fail(-EINVAL, "NVMe: bad arguments to submit with maps");
+	len = (size_t)nlb * q->c->info.block_size;
+	start = (uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE - 1);
+	end = ((uintptr_t)buf + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+	/* The runs of pages without an IOVA. */
+	for (page = start; page < end; page += PAGE_SIZE) {
+		bool mapped = !ioas_vaddr_to_iova(q->c->ioas, (void *)page, &iova);
+
+		if (!mapped && (page == start || run != page))
+			runs++;
+		if (!mapped)
+			run = page + PAGE_SIZE;
+	}
+	if (!runs)
+		return nvme_submit_io(q, opcode, slba, nlb, buf, user_data);
+
+	p = calloc(1, sizeof(*p) + runs * sizeof(p->iova[0]));
+	if (!p)
+		return nvme_fail(-ENOMEM, "out of memory");
+	*p = (struct pending){ .q = q, .buf = buf, .slba = slba, .user_data = user_data,
+			       .nlb = nlb, .opcode = opcode, .maps_left = runs };
+	/* The tag and the record: user-space pointers fit in 48 bits. */
+	if ((uintptr_t)p >> 48) {
+		free(p);
+		return nvme_fail(-EOVERFLOW, "NVMe: a heap address above 2^48");
+	}
+	for (page = start; page < end;) {
+		uintptr_t from;
+
+		if (!ioas_vaddr_to_iova(q->c->ioas, (void *)page, &iova)) {
+			page += PAGE_SIZE;
+			continue;
+		}
+		for (from = page; page < end &&
+		     ioas_vaddr_to_iova(q->c->ioas, (void *)page, &iova); page += PAGE_SIZE)
+			;
+		sqe = iommufd_async_get_sqe(a);
+		if (!sqe) {
+			/* Maps already queued will still complete: let them find the record. */
+			p->err = nvme_fail(-EBUSY, "NVMe: the async layer's queue is full");
+			p->maps_left -= runs - i;
+			if (!i) {
+				free(p);
+				return -EBUSY;
+			}
+			break;
+		}
+		iommufd_async_prep_map(sqe, q->c->ioas, (void *)from, page - from,
+				       IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE, &p->iova[i++]);
+		iommufd_async_sqe_set_data(sqe, NVME_MAP_TAG << 48 | (uintptr_t)p);
+	}
+	q->nr_pending++;
+	iommufd_async_submit(a);
+	return p->err ? p->err : 1;
+}
+
+int nvme_map_done(uint64_t map_user_data, int res, uint64_t *user_data)
+{
+	struct pending *p = (struct pending *)(uintptr_t)(map_user_data & ((1ULL << 48) - 1));
+
+	if (!nvme_is_map_cqe(map_user_data) || !p || !user_data)
+		return nvme_fail(-EINVAL, "NVMe: not a map of nvme_submit_io_map()");
+	*user_data = p->user_data;
+	/*
+	 * EEXIST: a run overlapping one another command mapped first; the
+	 * pages may be mapped now, which the submission checks.
+	 */
+	if (res < 0 && res != -EEXIST && !p->err) {
+		p->err = res;
+		snprintf(p->why, sizeof(p->why), "%s", strerror(-res));
+	}
+	if (--p->maps_left)
+		return 0;
+	if (p->err) {
+		int err = p->err;
+
+		nvme_fail(err, "NVMe: mapping the buffer of command %llu failed: %s",
+			  (unsigned long long)p->user_data, p->why);
+		p->q->nr_pending--;
+		free(p);
+		return err;
+	}
+	return submit_pending(p);
+}
+
 int nvme_queue_reap(struct nvme_queue *q, nvme_done_fn fn, void *arg)
 {
 	volatile struct nvme_cqe *e;
@@ -550,6 +687,13 @@ int nvme_queue_reap(struct nvme_queue *q, nvme_done_fn fn, void *arg)
 		q->inflight--;
 		if (fn)
 			fn(arg, q->slots[cid].user_data, status, e->result);
+	}
+	/* Slots freed: commands whose maps completed on a full queue go now. */
+	while (q->backlog && q->nr_free) {
+		struct pending *p = q->backlog;
+
+		q->backlog = p->next;
+		submit_pending(p);
 	}
 	q->in_reap = false;
 	if (n)
@@ -722,6 +866,10 @@ int nvme_queue_delete(struct nvme_queue *q)
 	if (!q)
 		return 0;
 	c = q->c;
+	if (q->nr_pending)
+		return nvme_fail(-EBUSY, "NVMe: queue %u has %u commands waiting for their "
+				 "maps: hand their completions to nvme_map_done() first", q->qid,
+				 q->nr_pending);
 	/* Deleting the SQ aborts what it still holds; then the CQ may go. */
 	cmd = (struct nvme_sqe){ .opcode = NVME_ADMIN_DELETE_SQ, .cdw10 = q->qid };
 	r = run_sync(c->admin, &cmd, NULL, 0, ADMIN_TIMEOUT_MS, NULL, NULL);

@@ -182,6 +182,52 @@ int nvme_submit(struct nvme_queue *q, struct nvme_sqe *cmd, void *buf, size_t le
 int nvme_submit_io(struct nvme_queue *q, uint8_t opcode, uint64_t slba, uint32_t nlb,
 		   void *buf, uint64_t user_data);
 
+struct iommufd_async;
+
+/* The async map requests nvme_submit_io_map() makes complete with this tag. */
+#define NVME_MAP_TAG		0x4e4dULL	/* "NM" */
+static inline bool nvme_is_map_cqe(uint64_t user_data)
+{
+	return user_data >> 48 == NVME_MAP_TAG;
+}
+
+/**
+ * nvme_submit_io_map() - nvme_submit_io() on memory that need not be mapped yet.
+ * @q: the queue.
+ * @a: the async layer on the caller's ring.
+ * @opcode: NVME_CMD_READ or NVME_CMD_WRITE.
+ * @slba: the first block.
+ * @nlb: how many blocks.
+ * @buf: the data, any memory of the process.
+ * @user_data: the command's, as for nvme_submit_io().
+ *
+ * The pages of @buf that have no IOVA yet are mapped, each run of them by
+ * one async map request through @a (read and write, whole pages), and the
+ * command is submitted once those maps completed: their completions arrive
+ * on the caller's ring with a user_data for which nvme_is_map_cqe() is
+ * true, to be handed to nvme_map_done(). The mappings stay, a cache: later
+ * commands on the same memory go straight to the controller. They go with
+ * ioas_unmap_vaddr() or when the controller is closed.
+ *
+ * Return: 0 when submitted at once (everything was mapped), 1 when it waits
+ * for maps, or -errno. -EBUSY when the async layer's queue is full: if some
+ * maps were already queued, the command then fails through nvme_map_done().
+ */
+int nvme_submit_io_map(struct nvme_queue *q, struct iommufd_async *a, uint8_t opcode,
+		       uint64_t slba, uint32_t nlb, void *buf, uint64_t user_data);
+/**
+ * nvme_map_done() - a map that nvme_submit_io_map() asked for completed.
+ * @map_user_data: the completion's user_data (nvme_is_map_cqe() true).
+ * @res: the completion's res.
+ * @user_data: out, the user_data of the command the map was for.
+ *
+ * Return: 1 when the command was submitted (or queued on a full queue, to
+ * be submitted as completions free slots), 0 when it still waits for
+ * other maps, or -errno when it cannot be submitted: a map failed (the
+ * async layer's explanation in nvme_last_error()).
+ */
+int nvme_map_done(uint64_t map_user_data, int res, uint64_t *user_data);
+
 /* What nvme_queue_reap() calls for each completion: status 0 is success. */
 typedef void (*nvme_done_fn)(void *arg, uint64_t user_data, uint16_t status, uint32_t result);
 

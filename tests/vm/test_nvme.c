@@ -598,6 +598,122 @@ TEST_F(nvme, ring_user_buffer)
 	munmap(user, 2 * len);
 }
 
+/* Wait on @ring until @want commands completed: maps to nvme_map_done(), interrupts reap. */
+static void drive_ring(struct io_uring *ring, struct nvme_queue *q, struct tally *t,
+		       unsigned int want, unsigned int *maps)
+{
+	uint64_t ud, cmd;
+	eventfd_t v;
+
+	while (t->done < want) {
+		int res = next_cqe(ring, &ud, NULL);
+
+		if (nvme_is_map_cqe(ud)) {
+			(*maps)++;
+			NVME_OK(nvme_map_done(ud, res, &cmd));
+			continue;
+		}
+		if (nvme_queue_eventfd(q) >= 0)
+			eventfd_read(nvme_queue_eventfd(q), &v);
+		nvme_queue_reap(q, tally_fn, t);
+	}
+}
+
+/*
+ * Memory mapped on demand: commands on plain memory, whose pages the driver
+ * maps by async requests and submits when the maps complete; a second
+ * buffer sharing a page maps only the rest; the cached mappings make the
+ * next command go at once; a full queue holds a command whose maps are
+ * done until completions free a slot.
+ */
+TEST_F(nvme, map_on_demand)
+{
+	enum { UD_IRQ = 1 };
+	struct ioas *ioas = nvme_ioas(self->c);
+	uint32_t bs = self->info->block_size;
+	struct iommufd_async *a;
+	struct io_uring ring;
+	struct nvme_queue *q;
+	struct tally t = { 0 };
+	unsigned int maps = 0;
+	size_t len = 8 * PAGE;
+	uint8_t *mem, *w, *r;
+	uint64_t iova, cmd;
+
+	mem = mmap(NULL, 32 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(mem, MAP_FAILED);
+	ASSERT_OK(io_uring_queue_init(64, &ring, 0));
+	ASSERT_OK(iommufd_async_new(&ring, NULL, &a));
+	NVME_OK(nvme_queue_create(self->c, 16, NVME_QUEUE_IRQ, &q));
+	ASSERT_OK(iommufd_async_watch_eventfd(a, nvme_queue_eventfd(q), UD_IRQ));
+
+	/* A write from an unaligned start: 9 pages to map, one run. */
+	w = mem + 512;
+	fill(w, len, 600, bs, 0xd00d);
+	ASSERT_EQ(nvme_submit_io_map(q, a, NVME_CMD_WRITE, 600, len / bs, w, 1), 1);
+	ASSERT_EQ(nvme_queue_inflight(q), 0u);
+	drive_ring(&ring, q, &t, 1, &maps);
+	ASSERT_EQ(maps, 1u);
+	ASSERT_OK(ioas_vaddr_to_iova(ioas, mem, &iova));
+	ASSERT_OK(ioas_vaddr_to_iova(ioas, mem + 8 * PAGE, &iova));
+	ASSERT_ERR(ENOENT, ioas_vaddr_to_iova(ioas, mem + 9 * PAGE, &iova));
+
+	/* A read into memory whose first page is mapped already: the rest is one run. */
+	r = mem + 8 * PAGE + 1024;
+	ASSERT_EQ(nvme_submit_io_map(q, a, NVME_CMD_READ, 600, len / bs, r, 2), 1);
+	drive_ring(&ring, q, &t, 2, &maps);
+	ASSERT_EQ(maps, 2u);
+	ASSERT_EQ(t.failed, 0u);
+	ASSERT_EQ(memcmp(w, r, len), 0);
+
+	/* Cached: the same memory again goes to the controller at once. */
+	memset(r, 0, len);
+	ASSERT_EQ(nvme_submit_io_map(q, a, NVME_CMD_READ, 600, len / bs, r, 3), 0);
+	drive_ring(&ring, q, &t, 3, &maps);
+	ASSERT_EQ(maps, 2u);
+	ASSERT_EQ(memcmp(w, r, len), 0);
+	ASSERT_OK(iommufd_async_unwatch_eventfd(a, UD_IRQ));
+	NVME_OK(nvme_queue_delete(q));
+
+	/*
+	 * A queue of 2 entries takes one command: three on separate unmapped
+	 * pages, the second and third wait in the backlog until the first
+	 * completes (a polled queue: the ring carries only the maps).
+	 */
+	NVME_OK(nvme_queue_create(self->c, 2, 0, &q));
+	t = (struct tally){ 0 };
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(nvme_submit_io_map(q, a, NVME_CMD_READ, 600 + i, 1,
+					     mem + (20 + 2 * i) * PAGE, 10 + i), 1);
+	for (int i = 0; i < 3; i++) {
+		uint64_t ud;
+		int res = next_cqe(&ring, &ud, NULL);
+
+		if (ud == UD_IRQ) {	/* the removed watch's last completion */
+			ASSERT_EQ(res, -ECANCELED);
+			i--;
+			continue;
+		}
+		ASSERT_TRUE(nvme_is_map_cqe(ud));
+		ASSERT_EQ(nvme_map_done(ud, res, &cmd), 1);
+		ASSERT_EQ(cmd, 10u + i);
+	}
+	ASSERT_EQ(nvme_queue_inflight(q), 1u);
+	while (t.done < 3)
+		ASSERT_GT(nvme_queue_wait(q, 10000, tally_fn, &t), 0);
+	ASSERT_EQ(t.failed, 0u);
+	ASSERT_EQ(t.seen, 7ULL << 10);
+	ASSERT_EQ(memcmp(mem + 20 * PAGE, w + 0 * bs, bs), 0);
+	ASSERT_EQ(memcmp(mem + 24 * PAGE, w + 2 * bs, bs), 0);
+
+	/* A completion that is not one of the driver's maps is refused. */
+	ASSERT_ERR(EINVAL, nvme_map_done(12345, 0, &cmd));
+	NVME_OK(nvme_queue_delete(q));
+	iommufd_async_free(a);
+	io_uring_queue_exit(&ring);
+	munmap(mem, 32 * PAGE);
+}
+
 /*
  * A buffer unmapped while a command still names its IOVA: the driver
  * refuses the buffer once unmapped, and the controller, given the stale
