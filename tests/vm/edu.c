@@ -173,3 +173,18 @@ int kmsg_count(int fd, const char *needle)
 	}
 	return count;
 }
+
+bool edu_roundtrip(struct iommufd_device *dev, uint8_t *buf, uint64_t iova, uint32_t len,
+		   uint8_t pattern)
+{
+	memset(buf, pattern, len);
+	if (edu_dma(dev, iova, 0, len, false, false))
+		return false;
+	memset(buf, 0, len);
+	if (edu_dma(dev, iova, 0, len, true, false))
+		return false;
+	for (uint32_t i = 0; i < len; i++)
+		if (buf[i] != pattern)
+			return false;
+	return true;
+}

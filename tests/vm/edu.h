@@ -60,6 +60,13 @@ int edu_write64(struct iommufd_device *dev, uint64_t reg, uint64_t val);
 int edu_dma(struct iommufd_device *dev, uint64_t iova, uint32_t buf_off, uint32_t count,
 	    bool to_ram, bool irq);
 
+/*
+ * A round trip through @iova: @len bytes of @pattern written at @buf (what
+ * @iova maps) go to the device and come back over zeroes. Did they land?
+ */
+bool edu_roundtrip(struct iommufd_device *dev, uint8_t *buf, uint64_t iova, uint32_t len,
+		   uint8_t pattern);
+
 /* The kernel log from now on: an fd to pass to kmsg_count(), then close. */
 int kmsg_open(void);
 /* Records read from @fd since the last call that contain @needle. */

@@ -84,20 +84,6 @@ static struct iommufd_async_sqe *sqe_with(struct iommufd_async *a, uint64_t ud)
 	return sqe;
 }
 
-static bool edu_roundtrip(struct iommufd_device *dev, uint8_t *p, uint64_t iova, uint8_t pat)
-{
-	memset(p, pat, 128);
-	if (edu_dma(dev, iova, 0, 128, false, false))
-		return false;
-	memset(p, 0, 128);
-	if (edu_dma(dev, iova, 0, 128, true, false))
-		return false;
-	for (int i = 0; i < 128; i++)
-		if (p[i] != pat)
-			return false;
-	return true;
-}
-
 static uint64_t kernel_unmap_all(struct iommufd_ctx *ctx, uint32_t id)
 {
 	uint64_t unmapped = ~0ULL;
@@ -127,7 +113,7 @@ TEST_F(async, map_and_unmap_complete_on_the_callers_ring)
 	ASSERT_OK(ioas_vaddr_to_iova(self->ioas, buf + 4096, &found));
 	ASSERT_EQ(found, iova + 4096);
 	/* The device reaches the buffer at the IOVA the completion reported. */
-	ASSERT_TRUE(edu_roundtrip(self->dev, buf, iova, 0x5a));
+	ASSERT_TRUE(edu_roundtrip(self->dev, buf, iova, 128, 0x5a));
 
 	iommufd_async_prep_unmap(sqe_with(a, 12), self->ioas, iova);
 	ASSERT_EQ(iommufd_async_submit(a), 1);
@@ -233,7 +219,7 @@ TEST_F(async, dma_buffer_alloc_and_free)
 	ASSERT_EQ(res[2], -EINVAL);
 	ASSERT_NE(buf, NULL);
 	ASSERT_EQ(nothing, NULL);
-	ASSERT_TRUE(edu_roundtrip(self->dev, buf->vaddr, buf->iova, 0xc3));
+	ASSERT_TRUE(edu_roundtrip(self->dev, buf->vaddr, buf->iova, 128, 0xc3));
 
 	iommufd_async_prep_dma_free(sqe_with(a, 3), self->ioas, buf);
 	ASSERT_EQ(iommufd_async_submit(a), 1);
@@ -422,9 +408,9 @@ TEST_F(async, split_map_is_one_mapping)
 	ASSERT_EQ(st.mappings, 1);
 	ASSERT_EQ(st.bytes, LEN);
 	/* The first, a middle and the last chunk all reach the device. */
-	ASSERT_TRUE(edu_roundtrip(self->dev, mem, iova, 1));
-	ASSERT_TRUE(edu_roundtrip(self->dev, mem + 31 * MiB + 4096, iova + 31 * MiB + 4096, 2));
-	ASSERT_TRUE(edu_roundtrip(self->dev, mem + LEN - PAGE, iova + LEN - PAGE, 3));
+	ASSERT_TRUE(edu_roundtrip(self->dev, mem, iova, 128, 1));
+	ASSERT_TRUE(edu_roundtrip(self->dev, mem + 31 * MiB + 4096, iova + 31 * MiB + 4096, 128, 2));
+	ASSERT_TRUE(edu_roundtrip(self->dev, mem + LEN - PAGE, iova + LEN - PAGE, 128, 3));
 	/* One unmap of the one mapping removes every chunk from the kernel. */
 	iommufd_async_prep_unmap(sqe_with(a, 8), self->ioas, iova);
 	ASSERT_EQ(iommufd_async_submit(a), 1);

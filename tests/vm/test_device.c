@@ -93,21 +93,6 @@ TEST_F(dev, open_twice_and_by_path)
 	EXPECT_EQ(strcmp(iommufd_device_name(self->dev), self->bdf), 0);
 }
 
-/* DMA a pattern into the buffer at @iova and report whether it landed. */
-static bool dma_lands(struct iommufd_device *dev, uint8_t *buf, uint64_t iova, uint8_t pattern)
-{
-	memset(buf, pattern, 64);
-	if (edu_dma(dev, iova, 0, 64, false, false))
-		return false;
-	memset(buf, 0, 64);
-	if (edu_dma(dev, iova, 0, 64, true, false))
-		return false;
-	for (int i = 0; i < 64; i++)
-		if (buf[i] != pattern)
-			return false;
-	return true;
-}
-
 TEST_F(dev, attach_replace_detach)
 {
 	uint64_t iova = 0x300000, iova2 = 0x500000;
@@ -119,7 +104,7 @@ TEST_F(dev, attach_replace_detach)
 	ASSERT_OK(iommufd_device_set_bus_master(self->dev, true));
 	ASSERT_OK(iommufd_ioas_map(self->ctx, self->ioas_id, self->buf, PAGE, &iova,
 				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
-	ASSERT_TRUE(dma_lands(self->dev, self->buf, iova, 0x11));
+	ASSERT_TRUE(edu_roundtrip(self->dev, self->buf, iova, 64, 0x11));
 
 	/* Replace: the second IOAS maps the buffer elsewhere; only that IOVA works now. */
 	ASSERT_OK(iommufd_ioas_alloc(self->ctx, &ioas2));
@@ -127,14 +112,14 @@ TEST_F(dev, attach_replace_detach)
 				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
 	ASSERT_OK(iommufd_device_attach(self->dev, ioas2));
 	ASSERT_EQ(iommufd_device_pt_id(self->dev), ioas2);
-	ASSERT_TRUE(dma_lands(self->dev, self->buf, iova2, 0x22));
-	ASSERT_FALSE(dma_lands(self->dev, self->buf, iova, 0x33));
+	ASSERT_TRUE(edu_roundtrip(self->dev, self->buf, iova2, 64, 0x22));
+	ASSERT_FALSE(edu_roundtrip(self->dev, self->buf, iova, 64, 0x33));
 	/* The first IOAS is free to go now, the second is not. */
 	ASSERT_ERR(EBUSY, iommufd_destroy(self->ctx, ioas2));
 
 	ASSERT_OK(iommufd_device_detach(self->dev));
 	ASSERT_EQ(iommufd_device_pt_id(self->dev), 0);
-	ASSERT_FALSE(dma_lands(self->dev, self->buf, iova2, 0x44));
+	ASSERT_FALSE(edu_roundtrip(self->dev, self->buf, iova2, 64, 0x44));
 	ASSERT_OK(iommufd_destroy(self->ctx, ioas2));
 
 	ASSERT_ERR(ENOENT, iommufd_device_attach(self->dev, 9999));
@@ -155,7 +140,7 @@ TEST_F(dev, attach_auto_shares_hwpt)
 	ASSERT_OK(iommufd_device_set_bus_master(self->dev, true));
 	ASSERT_OK(iommufd_ioas_map(self->ctx, self->ioas_id, self->buf, PAGE, &iova,
 				   IOMMUFD_MAP_RW | IOMMUFD_MAP_FIXED_IOVA));
-	ASSERT_TRUE(dma_lands(self->dev, self->buf, iova, 0x55));
+	ASSERT_TRUE(edu_roundtrip(self->dev, self->buf, iova, 64, 0x55));
 	/* VT-d under QEMU 7.2 has no dirty tracking: a clear refusal. */
 	ASSERT_ERR(EOPNOTSUPP, iommufd_device_attach_auto(self->dev, self->ioas_id,
 							  IOMMUFD_HWPT_DIRTY_TRACKING, NULL));

@@ -40,20 +40,6 @@ FIXTURE_TEARDOWN(ioas)
 	edu_ioas_close(self->ctx, self->dev, self->ioas);
 }
 
-static bool edu_roundtrip(struct iommufd_device *dev, uint8_t *p, uint64_t iova, uint8_t pat)
-{
-	memset(p, pat, 128);
-	if (edu_dma(dev, iova, 0, 128, false, false))
-		return false;
-	memset(p, 0, 128);
-	if (edu_dma(dev, iova, 0, 128, true, false))
-		return false;
-	for (int i = 0; i < 128; i++)
-		if (p[i] != pat)
-			return false;
-	return true;
-}
-
 TEST_F(ioas, kernel_accepts_every_allocated_iova)
 {
 	enum { N = 300 };
@@ -82,7 +68,7 @@ TEST_F(ioas, kernel_accepts_every_allocated_iova)
 		ASSERT_EQ(v, (char *)bufs[i] + 100);
 	}
 	/* The device reaches one of them through the IOMMU. */
-	ASSERT_TRUE(edu_roundtrip(self->dev, bufs[N / 2], iovas[N / 2], 0x3c));
+	ASSERT_TRUE(edu_roundtrip(self->dev, bufs[N / 2], iovas[N / 2], 128, 0x3c));
 	ASSERT_OK(ioas_tracker_stats(ioas_get_tracker(self->ioas), &st));
 	ASSERT_EQ(st.mappings, N);
 	for (int i = 0; i < N; i++) {
@@ -109,11 +95,11 @@ TEST_F(ioas, dma_buffers_within_28_bits)
 	ASSERT_EQ(a->fd, -1);
 	/* DMA into the middle of the buffer, addressed by pointer translation. */
 	ASSERT_OK(ioas_vaddr_to_iova(self->ioas, (char *)a->vaddr + 8192, &iova));
-	ASSERT_TRUE(edu_roundtrip(self->dev, (uint8_t *)a->vaddr + 8192, iova, 0x77));
+	ASSERT_TRUE(edu_roundtrip(self->dev, (uint8_t *)a->vaddr + 8192, iova, 128, 0x77));
 
 	ASSERT_OK(ioas_dma_alloc(self->ioas, PAGE, &memfd, &b));
 	ASSERT_TRUE(b->fd >= 0);
-	ASSERT_TRUE(edu_roundtrip(self->dev, b->vaddr, b->iova, 0x78));
+	ASSERT_TRUE(edu_roundtrip(self->dev, b->vaddr, b->iova, 128, 0x78));
 	iova = b->iova;
 	b = ioas_dma_free(self->ioas, b);
 	/* Freed: unmapped in the kernel (the device no longer reaches it). */
@@ -148,8 +134,7 @@ TEST_F(ioas, huge_pages_or_a_clear_refusal)
 	ASSERT_OK(ioas_dma_alloc(self->ioas, 4 << 20, &huge, &b));
 	ASSERT_TRUE(b->flags & IOAS_DMA_HUGE_2M);
 	ASSERT_EQ(b->iova % (2 << 20), 0);
-	ASSERT_TRUE(edu_roundtrip(self->dev, (uint8_t *)b->vaddr + (3 << 20), b->iova + (3 << 20),
-				  0x5e));
+	ASSERT_TRUE(edu_roundtrip(self->dev, (uint8_t *)b->vaddr + (3 << 20), b->iova + (3 << 20), 128, 0x5e));
 	ioas_dma_free(self->ioas, b);
 }
 
@@ -171,9 +156,9 @@ TEST_F(ioas, same_buffer_twice_and_overlaps)
 	ASSERT_ERR(EINVAL, ioas_map(self->ioas, p + 4 * PAGE, PAGE, 0, &i2));
 	/* One unmap drops a reference: the device still reaches it. */
 	ASSERT_OK(ioas_unmap(self->ioas, i1));
-	ASSERT_TRUE(edu_roundtrip(self->dev, p, i1, 0x11));
+	ASSERT_TRUE(edu_roundtrip(self->dev, p, i1, 128, 0x11));
 	ASSERT_OK(ioas_unmap_vaddr(self->ioas, p));
-	ASSERT_FALSE(edu_roundtrip(self->dev, p, i1, 0x12));
+	ASSERT_FALSE(edu_roundtrip(self->dev, p, i1, 128, 0x12));
 	ASSERT_ERR(ENOENT, ioas_unmap(self->ioas, i1));
 	munmap(p, 8 * PAGE);
 }
@@ -188,7 +173,7 @@ TEST_F(ioas, identity_map)
 	ASSERT_OK(ioas_vaddr_to_iova(self->ioas, p + 5, &iova));
 	ASSERT_EQ(iova, (uintptr_t)p + 5);
 	/* edu was started with a 64-bit DMA mask: it reaches the identity IOVA. */
-	ASSERT_TRUE(edu_roundtrip(self->dev, p, (uintptr_t)p, 0x66));
+	ASSERT_TRUE(edu_roundtrip(self->dev, p, (uintptr_t)p, 128, 0x66));
 	ASSERT_OK(ioas_unmap(self->ioas, (uintptr_t)p));
 	munmap(p, PAGE);
 }
