@@ -115,9 +115,14 @@ IOMMUFD_API int iommufd_hw_info_decode(const struct iommufd_hw_info *info,
 				       struct iommufd_hw_cap *caps, size_t max)
 {
 	uint64_t regs[6];
+	int r;
 
 	check_arg(info);
 	check_arg(caps || !max);
+	/* What iommufd_get_hw_info() filled: at least the first version. */
+	r = check_out(NULL, info, iommufd_hw_info, smmuv3);
+	if (r < 0)
+		return r;
 	switch (info->type) {
 	case IOMMUFD_HW_INTEL_VTD:
 		regs[0] = info->vtd.cap_reg;

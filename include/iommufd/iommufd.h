@@ -487,8 +487,10 @@ struct iommufd_hw_cap {
 };
 
 /*
- * Decode @info into at most @max named capabilities. Return: the number there
- * are (which may exceed @max: call again with more room).
+ * Decode @info (as iommufd_get_hw_info() filled it, @info->sz set) into at
+ * most @max named capabilities. Return: the number there are (which may
+ * exceed @max: call again with more room); -EINVAL for a NULL @info or one
+ * whose sz is below the first version.
  */
 IOMMUFD_API int iommufd_hw_info_decode(const struct iommufd_hw_info *info,
 				       struct iommufd_hw_cap *caps, size_t max);

@@ -175,8 +175,8 @@ static uint64_t cap_value(const struct iommufd_hw_cap *caps, int n, const char *
 
 static void hw_decode(void **state)
 {
-	struct iommufd_hw_info vtd = { .type = IOMMUFD_HW_INTEL_VTD };
-	struct iommufd_hw_info smmu = { .type = IOMMUFD_HW_ARM_SMMUV3 };
+	struct iommufd_hw_info vtd = { .sz = sizeof(vtd), .type = IOMMUFD_HW_INTEL_VTD };
+	struct iommufd_hw_info smmu = { .sz = sizeof(smmu), .type = IOMMUFD_HW_ARM_SMMUV3 };
 	struct iommufd_hw_cap caps[80];
 	int n, need;
 
@@ -220,6 +220,9 @@ static void hw_decode(void **state)
 	smmu.type = IOMMUFD_HW_NONE;
 	assert_int_equal(iommufd_hw_info_decode(&smmu, caps, 80), 0);
 	assert_int_equal(iommufd_hw_info_decode(NULL, caps, 80), -EINVAL);
+	/* Its size unset: not something iommufd_get_hw_info() filled. */
+	vtd.sz = 0;
+	assert_int_equal(iommufd_hw_info_decode(&vtd, caps, 80), -EINVAL);
 }
 
 int main(void)
