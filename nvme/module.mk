@@ -21,3 +21,18 @@ BENCH_SCRIPTS += bench/nvme.sh
 # (identify, I/O, errors, queues, masking, the IOMMU, the kernel cross-check)
 # run clean under memcheck when named on the command line.
 VM_MEMCHECK_SKIP += $(O)/tests/vm/test_nvme $(O)/examples/nvme-io
+
+# The status decoding and map tags, on the host (make check-unit).
+$(eval $(call async_program,tests/unit/test_nvme_status,tests/unit/test_nvme_status.c \
+	$(NVME_SRCS),-lcmocka))
+UNIT_TESTS += $(O)/tests/unit/test_nvme_status
+
+# The driver's header compiles alone, as C11 and as C++.
+$(O)/tests/headers/private/nvme.ok: nvme/nvme.h
+	@mkdir -p $(@D)
+	$(Q)echo '#include "$<"' | $(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -I. \
+		-fsyntax-only -x c -
+	$(Q)echo '#include "$<"' | $(CXX) -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude \
+		-I. -fsyntax-only -x c++ -
+	@touch $@
+PROGS += $(O)/tests/headers/private/nvme.ok
