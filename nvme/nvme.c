@@ -124,6 +124,7 @@ struct nvme_ctrl {
 	struct nvme_queue *admin;
 	struct ioas_dma_buf *scratch;	/* a page for Identify */
 	uint32_t qid_used;		/* bit n: I/O queue n exists */
+	struct nvme_queue *queues[32];	/* freed by nvme_close() if still there */
 	struct nvme_ctrl_info info;
 };
 
@@ -846,6 +847,7 @@ int nvme_queue_create(struct nvme_ctrl *c, unsigned int depth, unsigned int flag
 	if (r < 0)
 		goto out_delete_cq;
 	c->qid_used |= 1u << qid;
+	c->queues[qid] = q;
 	*ret = q;
 	return 0;
 
@@ -883,6 +885,7 @@ int nvme_queue_delete(struct nvme_queue *q)
 		return r < 0 ? r : r2;
 	}
 	c->qid_used &= ~(1u << q->qid);
+	c->queues[q->qid] = NULL;
 	if (q->efd >= 0) {	/* drop what the queue's vector left behind */
 		eventfd_t v;
 		struct pollfd pfd = { .fd = q->efd, .events = POLLIN };
@@ -1133,6 +1136,20 @@ void nvme_close(struct nvme_ctrl *c)
 		if (c->nr_vectors)
 			iommufd_device_irq_disable(c->dev, IOMMUFD_PCI_MSIX);
 		iommufd_device_set_bus_master(c->dev, false);
+	}
+	/* Queues the caller left: the controller is disabled, their memory may go. */
+	for (unsigned int i = 1; i < 32; i++) {
+		struct nvme_queue *q = c->queues[i];
+
+		if (!q)
+			continue;
+		while (q->backlog) {
+			struct pending *p = q->backlog;
+
+			q->backlog = p->next;
+			free(p);
+		}
+		queue_free_mem(q);
 	}
 	if (c->admin)
 		queue_free_mem(c->admin);

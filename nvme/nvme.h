@@ -133,7 +133,10 @@ struct nvme_opts {
  * queues. Everything is undone on failure.
  */
 int nvme_open(const char *bdf, const struct nvme_opts *opts, struct nvme_ctrl **ret);
-/* Disable the controller (it stops DMA), then release everything. Takes NULL. */
+/*
+ * Disable the controller (it stops DMA), then release everything, I/O
+ * queues not deleted included. Takes NULL.
+ */
 void nvme_close(struct nvme_ctrl *c);
 
 const struct nvme_ctrl_info *nvme_info(const struct nvme_ctrl *c);
