@@ -92,6 +92,22 @@ check "device: edu cannot migrate" grep -q "^  migration: no$" <<<"$out"
 check "device: edu's hot reset touches edu alone" grep -q "^  hot reset: resets $edu (this device)$" <<<"$out"
 r=$($ctl --json device "$edu" | json 'print(d["migration"], [h["bdf"] for h in d["hot_reset"]], [f["name"] for f in d["features"]][0])')
 [ "$r" = "None ['$edu'] LOW_POWER_ENTRY" ] && ok "device --json: features, migration and hot reset" || bad "device --json: features, migration and hot reset" "$r"
+# device: what a queue-based driver checks, on the NVMe controller: the BAR
+# maps whole over its MSI-X table, where the table is, vectors maskable.
+nvme=$(for d in /sys/bus/pci/devices/*; do [ "$(cat $d/class)" = 0x010802 ] && basename $d; done | head -1)
+if [ -n "$nvme" ]; then
+	out=$($ctl device "$nvme" 2>&1)
+	check "device: the NVMe controller's BAR0 maps whole, MSI-X table included" \
+		grep -q "^  region 0 BAR0 .* rwm  mmap areas: all (MSI-X table included)$" <<<"$out"
+	check "device: the NVMe controller's MSI-X table, vectors maskable" grep -q \
+		"^  msix: 65 vectors, table BAR0+0x2000, PBA BAR0+0x3000, disabled; vectors maskable one by one: yes" \
+		<<<"$out"
+	r=$($ctl --json device "$nvme" | json 'm=d["msix"]; print(m["vectors"], m["table_bar"], m["table_offset"], m["pba_offset"], m["table_mappable"], d["regions"][0]["msix_mappable"], m["pending"])')
+	[ "$r" = "65 0 8192 12288 True True []" ] && ok "device --json: the MSI-X table and msix_mappable" ||
+		bad "device --json: the MSI-X table and msix_mappable" "$r"
+fi
+r=$($ctl --json device "$edu" | json 'print("msix" in d, d["regions"][0]["msix_mappable"])')
+[ "$r" = "False False" ] && ok "device --json: edu has MSI, no MSI-X" || bad "device --json: edu has MSI, no MSI-X" "$r"
 mtty=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1
 uuid=83b8f4f2-509f-382f-3c1e-e6bfe0fa1077
 if [ -d $mtty ] && echo $uuid >$mtty/create 2>/dev/null; then
