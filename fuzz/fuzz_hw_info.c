@@ -12,6 +12,7 @@
  * Input: the fake kernel's replies, then faults (see fuzz.h), the split
  * at byte 0's value; then a device ID choice and a struct for the decoder.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -100,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The device's own ID, or another: ENOENT, with words. */
 	dev_id = fz_bool(&in) ? iommufd_device_id(dev) : fz_u32(&in);
 	memset(&info, 0xa5, sizeof(info));
+	info.sz = sizeof(info);
 	r = iommufd_get_hw_info(ctx, dev_id, &info);
 	if (r < 0)
 		fuzz_assert(iommufd_last_error()[0], "hw info failed (%d) with no explanation", r);
@@ -115,6 +117,12 @@ out:
 	/* The decoder alone, on anything. */
 	fz_fill(&in, &info, sizeof(info));
 	info.type %= 4;
+	/* A size below the first version is refused; any other is decoded. */
+	if (info.sz < offsetof(struct iommufd_hw_info, smmuv3) + sizeof(info.smmuv3)) {
+		r = iommufd_hw_info_decode(&info, NULL, 0);
+		fuzz_assert(r == -EINVAL, "decode of a %zu-byte struct: %d", info.sz, r);
+		info.sz = sizeof(info);
+	}
 	check_decode(&info);
 	fake_reset();
 	return 0;
