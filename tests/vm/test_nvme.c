@@ -501,6 +501,81 @@ TEST_F(nvme, msix_mask)
 	NVME_OK(nvme_queue_delete(q));
 }
 
+/* Reap @q's one outstanding command by polling its CQ; its tally. */
+static void reap_one(struct nvme_queue *q, struct tally *t)
+{
+	for (int i = 0; i < 5000 && !t->done; i++) {
+		nvme_queue_reap(q, tally_fn, t);
+		usleep(1000);
+	}
+}
+
+/*
+ * MSI-X vectors taken away and given back while the others stay live, as a
+ * VMM does when the guest changes its table: a queue whose vector has no
+ * eventfd completes silently (its CQ still fills, the message is held
+ * pending), its neighbour's vector keeps signalling, and a new eventfd on the
+ * vector gets the held message, then signals from then on.
+ */
+TEST_F(nvme, msix_vectors_come_and_go)
+{
+	struct iommufd_device *dev = nvme_device(self->c);
+	struct nvme_queue *q, *q2;
+	struct tally t = { 0 };
+	uint32_t bs = self->info->block_size, v;
+	struct pollfd pfd, pfd2;
+	eventfd_t cnt;
+	int none = -1, efd;
+
+	NVME_OK(nvme_queue_create(self->c, 8, NVME_QUEUE_IRQ, &q));
+	NVME_OK(nvme_queue_create(self->c, 8, NVME_QUEUE_IRQ, &q2));
+	v = nvme_queue_id(q);
+	pfd = (struct pollfd){ .fd = nvme_queue_eventfd(q), .events = POLLIN };
+	pfd2 = (struct pollfd){ .fd = nvme_queue_eventfd(q2), .events = POLLIN };
+
+	/* Vector v disconnected: q completes, nothing signals; q2's vector still does. */
+	ASSERT_OK(iommufd_device_irq_enable(dev, IOMMUFD_PCI_MSIX, v, 1, &none));
+	NVME_OK(nvme_submit_io(q, NVME_CMD_READ, 0, PAGE / bs, self->buf->vaddr, 1));
+	NVME_OK(nvme_submit_io(q2, NVME_CMD_READ, 0, PAGE / bs, self->buf2->vaddr, 2));
+	ASSERT_EQ(poll(&pfd2, 1, 10000), 1);
+	ASSERT_SYS(eventfd_read(pfd2.fd, &cnt));
+	reap_one(q, &t);
+	ASSERT_EQ(t.done, 1u);
+	ASSERT_EQ(t.failed, 0u);
+	EXPECT_EQ(poll(&pfd, 1, 200), 0);
+	/* The kernel masked the vector it took away: the message is held, not lost. */
+	EXPECT_EQ(iommufd_device_msix_pending(dev, v), 1);
+	t = (struct tally){ 0 };
+	reap_one(q2, &t);
+	ASSERT_EQ(t.done, 1u);
+
+	/* A new eventfd on vector v: signals for the next completion, q2's untouched. */
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_SYS(efd);
+	ASSERT_OK(iommufd_device_irq_enable(dev, IOMMUFD_PCI_MSIX, v, 1, &efd));
+	/* The held message arrives as soon as the vector has an eventfd again. */
+	pfd.fd = efd;
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_SYS(eventfd_read(efd, &cnt));
+	EXPECT_EQ(iommufd_device_msix_pending(dev, v), 0);
+	NVME_OK(nvme_submit_io(q, NVME_CMD_READ, 0, PAGE / bs, self->buf->vaddr, 3));
+	ASSERT_EQ(poll(&pfd, 1, 10000), 1);
+	ASSERT_SYS(eventfd_read(efd, &cnt));
+	t = (struct tally){ 0 };
+	reap_one(q, &t);
+	ASSERT_EQ(t.seen, 1ULL << 3);
+	NVME_OK(nvme_io(q2, NVME_CMD_READ, 0, PAGE / bs, self->buf2->vaddr, NULL));
+	EXPECT_EQ(poll(&pfd, 1, 0), 0);
+
+	/* The queue's own eventfd back, for the driver that owns it. */
+	ASSERT_OK(iommufd_device_irq_enable(dev, IOMMUFD_PCI_MSIX, v, 1,
+					    (int[]){ nvme_queue_eventfd(q) }));
+	NVME_OK(nvme_io(q, NVME_CMD_READ, 0, PAGE / bs, self->buf->vaddr, NULL));
+	close(efd);
+	NVME_OK(nvme_queue_delete(q2));
+	NVME_OK(nvme_queue_delete(q));
+}
+
 /*
  * Closing with I/O queues still there: the controller is disabled first,
  * then their memory goes with the rest (memcheck sees no leak); it comes
