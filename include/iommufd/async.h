@@ -187,6 +187,10 @@ IOMMUFD_API int iommufd_async_peek_cqe(struct iommufd_async *a, struct iommufd_a
  * the watch stays armed. Read the eventfd (glibc's eventfd_read()) to clear
  * it. Call from the thread that submits to the ring: this submits to
  * it. -EOPNOTSUPP in synchronous mode.
+ *
+ * io_uring ends a multishot watch whose completion finds the completion
+ * queue full: that completion comes without IORING_CQE_F_MORE. Reap every
+ * completion a wake-up brings, and watch again after one without the flag.
  */
 IOMMUFD_API int iommufd_async_watch_eventfd(struct iommufd_async *a, int efd,
 					    uint64_t user_data);
