@@ -125,27 +125,45 @@ static int check_vector(struct iommufd_device *dev, const struct iommufd_msix_in
 	return 0;
 }
 
-IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t vector, bool mask)
+/*
+ * Map the 32-bit word that holds @vector's mask bit (its table entry's vector
+ * control) or, with @pba, its pending bit: 0 with *@word in *@page (one page
+ * to munmap()), or -errno.
+ */
+static int map_vector_word(struct iommufd_device *dev, uint32_t vector, bool pba, int prot,
+			   void **page, volatile uint32_t **word)
 {
 	struct iommufd_msix_info info = { .sz = sizeof(info) };
-	volatile uint32_t *ctrl;
-	void *page;
 	long off;
 	int r;
 
-	check_arg(dev);
 	r = iommufd_device_msix_info(dev, &info);
 	if (r < 0)
 		return r;
 	r = check_vector(dev, &info, vector);
 	if (r < 0)
 		return r;
-	off = map_page(dev, info.table_bar,
-		       info.table_offset + (uint64_t)vector * MSIX_ENTRY_SIZE + MSIX_ENTRY_CTRL, 4,
-		       PROT_READ | PROT_WRITE, &page);
+	if (pba)
+		off = map_page(dev, info.pba_bar, info.pba_offset + vector / 32 * 4, 4, prot, page);
+	else
+		off = map_page(dev, info.table_bar, info.table_offset +
+			       (uint64_t)vector * MSIX_ENTRY_SIZE + MSIX_ENTRY_CTRL, 4, prot, page);
 	if (off < 0)
 		return (int)off;
-	ctrl = (volatile uint32_t *)((char *)page + off);
+	*word = (volatile uint32_t *)((char *)*page + off);
+	return 0;
+}
+
+IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t vector, bool mask)
+{
+	volatile uint32_t *ctrl;
+	void *page;
+	int r;
+
+	check_arg(dev);
+	r = map_vector_word(dev, vector, false, PROT_READ | PROT_WRITE, &page, &ctrl);
+	if (r < 0)
+		return r;
 	*ctrl = mask ? (*ctrl | 1) : (*ctrl & ~1u);
 	/* Read back: the write has reached the device before we return. */
 	r = (*ctrl & 1) == mask ? 0 :
@@ -157,24 +175,14 @@ IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t ve
 
 IOMMUFD_API int iommufd_device_msix_pending(struct iommufd_device *dev, uint32_t vector)
 {
-	struct iommufd_msix_info info = { .sz = sizeof(info) };
 	volatile uint32_t *word;
 	void *page;
-	long off;
 	int r;
 
 	check_arg(dev);
-	r = iommufd_device_msix_info(dev, &info);
+	r = map_vector_word(dev, vector, true, PROT_READ, &page, &word);
 	if (r < 0)
 		return r;
-	r = check_vector(dev, &info, vector);
-	if (r < 0)
-		return r;
-	off = map_page(dev, info.pba_bar, info.pba_offset + vector / 32 * 4, 4, PROT_READ,
-		       &page);
-	if (off < 0)
-		return (int)off;
-	word = (volatile uint32_t *)((char *)page + off);
 	r = (*word >> (vector % 32)) & 1;
 	munmap(page, sysconf(_SC_PAGESIZE));
 	return r;

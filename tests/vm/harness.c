@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The runner behind harness.h: fork per test, timeout, TAP output. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
@@ -163,6 +164,20 @@ int th_main(int argc, char **argv)
 	}
 	printf("# Totals: pass:%d fail:%d skip:%d\n", pass, fail, skip);
 	return fail ? 1 : 0;
+}
+
+int th_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
 }
 
 int th_drop_ipc_lock(void)

@@ -236,6 +236,9 @@ void th_fail(bool fatal, const char *file, int line, const char *fmt, ...);
  */
 int th_drop_ipc_lock(void);
 
+/* Write @text to the file at @path (a sysfs or proc knob) in one write(): 0 or -errno. */
+int th_write_file(const char *path, const char *text);
+
 int th_main(int argc, char **argv);
 #define TEST_HARNESS_MAIN                                                                 \
 	int main(int argc, char **argv)                                                   \

@@ -657,18 +657,6 @@ struct mig {
 	int fd;
 };
 
-static int sysfs_put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 static void st_mig(void *p, struct fn_state *st)
 {
 	struct mig *m = p;
@@ -727,8 +715,8 @@ TEST(migration_calls)
 		     "no kernel fault injection");
 	if (access(MTTY_TYPE, F_OK))
 		SKIP(return, "no mtty mdev parent");
-	sysfs_put("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
-	ASSERT_OK(sysfs_put(MTTY_TYPE "/create", MTTY_UUID));
+	th_write_file("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
+	ASSERT_OK(th_write_file(MTTY_TYPE "/create", MTTY_UUID));
 	d = opendir("/sys/bus/mdev/devices/" MTTY_UUID "/vfio-dev");
 	ASSERT_TRUE(d != NULL);
 	while ((de = readdir(d)))
@@ -746,7 +734,7 @@ TEST(migration_calls)
 	      .call = call_pre_copy, .teardown = td_mig, .state = st_mig);
 	iommufd_device_close(m.dev);
 	iommufd_ctx_unref(m.ctx);
-	sysfs_put("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
+	th_write_file("/sys/bus/mdev/devices/" MTTY_UUID "/remove", "1");
 }
 
 /* ---- the ioas module's device opening ---- */

@@ -72,18 +72,6 @@ static int nvme_find(char *bdf, size_t len)
 	return r;
 }
 
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* Hand @bdf to @driver ("nvme" or "vfio-pci"), as the guest's init does. */
 static int rebind(const char *bdf, const char *driver)
 {
@@ -91,12 +79,12 @@ static int rebind(const char *bdf, const char *driver)
 	int r;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-	if (!access(path, F_OK) && (r = write_sysfs(path, bdf)) < 0)
+	if (!access(path, F_OK) && (r = th_write_file(path, bdf)) < 0)
 		return r;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	if ((r = write_sysfs(path, driver)) < 0)
+	if ((r = th_write_file(path, driver)) < 0)
 		return r;
-	return write_sysfs("/sys/bus/pci/drivers_probe", bdf);
+	return th_write_file("/sys/bus/pci/drivers_probe", bdf);
 }
 
 /* The kernel's block device of namespace 1 of @bdf, once it appeared (the probe is async). */

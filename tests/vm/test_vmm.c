@@ -27,18 +27,6 @@
 #define UART_SCR 7
 #define UART_LSR_DR 0x01
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* Create an mtty instance; its cdev path in @cdev. */
 static int mtty_create(const char *uuid, char *cdev, size_t len)
 {
@@ -47,7 +35,7 @@ static int mtty_create(const char *uuid, char *cdev, size_t len)
 	DIR *d;
 	int r;
 
-	r = write_str(MTTY_TYPE "/create", uuid);
+	r = th_write_file(MTTY_TYPE "/create", uuid);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
@@ -69,7 +57,7 @@ static void mtty_remove(const char *uuid)
 	char path[256];
 
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
-	write_str(path, "1");
+	th_write_file(path, "1");
 }
 
 static int reg_write(struct iommufd_device *dev, int port, unsigned int reg, uint8_t v)
@@ -708,7 +696,7 @@ FIXTURE_TEARDOWN(sriov)
 	iommufd_ctx_unref(self->ctx);
 	if (self->vfs_on) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", self->pf_bdf);
-		write_str(path, "0");
+		th_write_file(path, "0");
 	}
 }
 
@@ -718,7 +706,7 @@ static void enable_vf(struct th_data_sriov *self)
 	char path[512], drv[64];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", self->pf_bdf);
-	ASSERT_OK(write_str(path, "1"));
+	ASSERT_OK(th_write_file(path, "1"));
 	self->vfs_on = true;
 	ASSERT_OK(sysfs_link_name(self->pf_bdf, "virtfn0", self->vf_bdf, sizeof(self->vf_bdf)));
 	for (int i = 0; i < 100; i++) {
