@@ -8,7 +8,6 @@
  * VFIO_GROUP_GET_DEVICE_FD then hands out the bound cdev, so every device
  * ioctl goes to the kernel itself.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -281,22 +280,8 @@ static int match_device(const char *bdf, const char *buf, uint8_t *uuid, char *p
 		if (token || strncmp(buf, "vf_token=", 9))
 			return -EINVAL;	/* unknown or repeated option */
 		buf += 9;
-		if (strlen(buf) < 36)
+		if (iommufd_parse_uuid_prefix(buf, uuid) < 0)
 			return -EINVAL;
-		for (int i = 0, j = 0; i < 36; i++) {
-			unsigned char c = (unsigned char)buf[i];
-
-			if (i == 8 || i == 13 || i == 18 || i == 23) {
-				if (c != '-')
-					return -EINVAL;
-				continue;
-			}
-			if (!isxdigit(c))
-				return -EINVAL;
-			c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-			uuid[j / 2] = j % 2 ? uuid[j / 2] | c : (uint8_t)(c << 4);
-			j++;
-		}
 		token = true;
 		buf += 36;
 	}

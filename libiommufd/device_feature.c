@@ -314,7 +314,7 @@ static int hexval(char c)
 	return -1;
 }
 
-int iommufd_parse_uuid(const char *s, uint8_t out[16])
+int iommufd_parse_uuid_prefix(const char *s, uint8_t out[16])
 {
 	size_t i, n = 0;
 
@@ -333,7 +333,14 @@ int iommufd_parse_uuid(const char *s, uint8_t out[16])
 		out[n++] = (uint8_t)(hi << 4 | lo);
 		i++;
 	}
-	return s[36] ? -EINVAL : 0;
+	return 0;
+}
+
+int iommufd_parse_uuid(const char *s, uint8_t out[16])
+{
+	int r = iommufd_parse_uuid_prefix(s, out);
+
+	return r < 0 || s[36] ? -EINVAL : 0;
 }
 
 IOMMUFD_API int iommufd_device_set_vf_token(struct iommufd_device *dev, const char *uuid)

@@ -15,7 +15,7 @@ int iommufd_feature_ioctl(struct iommufd_device *dev, uint32_t flags, void *data
 /* The device's name for explanations: its BDF or mdev UUID, else "device". */
 const char *iommufd_dev_label(const struct iommufd_device *dev);
 
-/* Parse "8-4-4-4-12" hex digits. 0 or -EINVAL. */
+/* Parse "8-4-4-4-12" hex digits and nothing after. 0 or -EINVAL. */
 int iommufd_parse_uuid(const char *s, uint8_t out[16]);
 
 #endif

@@ -112,6 +112,12 @@ static inline int xioctl(int fd, unsigned long req, void *arg)
 long iommufd_find_cap(const void *buf, size_t len, size_t offset, size_t min_offset, uint16_t id);
 
 /*
+ * The UUID ("8-4-4-4-12" hex digits, either case) that @s starts with, into
+ * @out: 0, or -EINVAL. What follows its 36 characters is the caller's.
+ */
+int iommufd_parse_uuid_prefix(const char *s, uint8_t out[16]);
+
+/*
  * VFIO type1's MAP_DMA of [iova, iova + size) to @vaddr with @access
  * (IOMMUFD_MAP_READ/WRITE), and UNMAP_DMA of [iova, iova + *size), which
  * sets *size to the bytes unmapped (vfio_type1.c): for ioas/'s type1
