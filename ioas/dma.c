@@ -4,6 +4,7 @@
  * allocated IOVA, and undo both on any failure: the userspace counterpart of
  * the kernel's allocate pages, alloc_iova(), iommu_map() sequence.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <linux/memfd.h>
 #include <linux/mman.h>
@@ -60,6 +61,18 @@ fail:
 		*fd = -1;
 		return err;
 	}
+}
+
+/* Give pages back: 0, or -errno with the pages still there. */
+static int put_pages(void *addr, uint64_t len, int fd)
+{
+	int r = xmunmap(addr, len);
+
+	if (r < 0)
+		return r;
+	if (fd >= 0)
+		close(fd);
+	return 0;
 }
 
 static unsigned long hugepages_free(uint64_t page)
@@ -139,9 +152,7 @@ IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct io
 out_free_buf:
 	free(buf);
 out_release:
-	munmap(addr, len);
-	if (fd >= 0)
-		close(fd);
+	put_pages(addr, len, fd);
 	return r;
 }
 
@@ -162,9 +173,14 @@ IOMMUFD_API struct ioas_dma_buf *ioas_dma_free(struct ioas *ioas, struct ioas_dm
 			return buf;
 		}
 	}
-	munmap(buf->vaddr, buf->mapped);
-	if (buf->fd >= 0)
-		close(buf->fd);
+	r = put_pages(buf->vaddr, buf->mapped, buf->fd);
+	if (r < 0) {
+		iommufd_fail(ioas ? ioas->ctx : NULL, r,
+			     "DMA buffer at %p: unmapped from the IOMMU, but munmap() failed: %s; "
+			     "release it with ioas_dma_free(NULL, buf)", buf->vaddr, strerror(-r));
+		errno = -r;
+		return buf;
+	}
 	free(buf);
 	return NULL;
 }

@@ -169,7 +169,7 @@ IOMMUFD_API int iommufd_device_msix_mask(struct iommufd_device *dev, uint32_t ve
 	r = (*ctrl & 1) == mask ? 0 :
 		iommufd_fail(dev->ctx, -EIO, "%s: MSI-X vector %u's mask bit did not %s",
 			     dev->name, vector, mask ? "set" : "clear");
-	munmap(page, sysconf(_SC_PAGESIZE));
+	xmunmap(page, sysconf(_SC_PAGESIZE));
 	return r;
 }
 
@@ -184,6 +184,6 @@ IOMMUFD_API int iommufd_device_msix_pending(struct iommufd_device *dev, uint32_t
 	if (r < 0)
 		return r;
 	r = (*word >> (vector % 32)) & 1;
-	munmap(page, sysconf(_SC_PAGESIZE));
+	xmunmap(page, sysconf(_SC_PAGESIZE));
 	return r;
 }

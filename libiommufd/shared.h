@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <iommufd/iommufd.h>
 
@@ -100,6 +101,18 @@ static inline int xioctl(int fd, unsigned long req, void *arg)
 		r = ioctl(fd, req, arg);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
+}
+
+/*
+ * munmap() that returns 0 or -errno and tries once more on ENOMEM: the
+ * kernel needs memory to split a VMA (ours may have been merged with a
+ * neighbour), a passing shortage, and giving up would leak the mapping.
+ */
+static inline int xmunmap(void *addr, size_t len)
+{
+	if (munmap(addr, len) < 0 && (errno != ENOMEM || munmap(addr, len) < 0))
+		return -errno;
+	return 0;
 }
 
 /*

@@ -189,6 +189,25 @@ int fn_count_fds(void)
 	return n;
 }
 
+/*
+ * KiB of address space mapped outside the heap and the stack: a buffer a
+ * failed call forgot to munmap() shows here.
+ */
+static unsigned long mapped_kib(void)
+{
+	unsigned long start, end, kib = 0;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && !strstr(line, "[heap]") &&
+		    !strstr(line, "[stack]"))
+			kib += (end - start) >> 10;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 void fn_state_process(struct fn_state *st)
 {
 	long heap = fi_heap_live();
@@ -196,6 +215,7 @@ void fn_state_process(struct fn_state *st)
 	FILE *f;
 
 	fn_printf(st, "fds: %d\n", fn_count_fds());
+	fn_printf(st, "mapped outside the heap: %lu KiB\n", mapped_kib());
 	if (fi_user_available())
 		fn_printf(st, "heap blocks: %ld\n", heap);
 	/* Pages pinned for this process: iommufd counts its pins here too. */

@@ -274,8 +274,8 @@ static mode_t mode_of(int flags, va_list ap)
 
 static void *next_open, *next_open64, *next_openat, *next_openat64, *next___open_2,
 	*next___open64_2, *next_fopen, *next_fopen64, *next_opendir, *next_mmap, *next_mmap64,
-	*next_eventfd, *next_memfd_create, *next_pthread_create, *next_dup, *next_dup2,
-	*next_dup3, *next_socket, *next_pipe, *next_pipe2;
+	*next_munmap, *next_eventfd, *next_memfd_create, *next_pthread_create, *next_dup,
+	*next_dup2, *next_dup3, *next_socket, *next_pipe, *next_pipe2;
 
 int open(const char *path, int flags, ...)
 {
@@ -383,6 +383,16 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return MAP_FAILED;
 	}
 	return NEXT(mmap64)(addr, len, prot, flags, fd, off);
+}
+
+/* The kernel fails an unmap that must split a VMA when it has no memory. */
+int munmap(void *addr, size_t len)
+{
+	if (should_fail("munmap", CALLER)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return NEXT(munmap)(addr, len);
 }
 
 int eventfd(unsigned int count, int flags)
