@@ -5,7 +5,9 @@
 COMPAT_OBJS := $(patsubst %.c,$(O)/lib/%.o,$(wildcard compat/*.c))
 COMPAT_SO := $(O)/libiommufd-compat.so
 
-$(COMPAT_SO): $(COMPAT_OBJS) $(LIB_OBJS) compat/libiommufd-compat.map
+# LIB_OBJS is set after every module.mk is read: expand it when the rule runs.
+.SECONDEXPANSION:
+$(COMPAT_SO): $(COMPAT_OBJS) $$(LIB_OBJS) compat/libiommufd-compat.map
 	$(Q)$(CC) $(LIB_CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=compat/libiommufd-compat.map \
 		-Wl,--no-undefined -o $@ $(COMPAT_OBJS) $(LIB_OBJS) -ldl
 PROGS += $(COMPAT_SO)
@@ -25,6 +27,6 @@ COMPAT_CHECKS += tests/compat/differential.sh
 # The shim against native type1 and the kernel's compat container (make bench).
 $(O)/bench/bench_compat: bench/bench_compat.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
 PROGS += $(O)/bench/bench_compat
 BENCH_SCRIPTS += bench/compat.sh
