@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 
 #include <linux/vfio.h>
@@ -112,6 +113,7 @@ struct compat_container {
 	struct compat_file file;
 	pthread_mutex_t lock;
 	struct iommufd_ctx *ctx;
+	int iommufd_fd;			/* ctx's, for the calls MAP_DMA makes */
 	/* In a forked child: the parent's context, kept only to be let go of. */
 	struct iommufd_ctx *parent_ctx;
 	uint32_t ioas_id;
@@ -189,8 +191,39 @@ void compat_dirty_release(struct compat_container *c);
 int compat_dirty_report(struct compat_container *c, uint64_t iova, uint64_t size,
 			uint64_t base_iova, uint64_t pgsize, uint64_t *user);
 
-/* Tracing (trace.c): IOMMUFD_COMPAT_TRACE=1 or =FILE. */
-__attribute__((format(printf, 1, 2))) void compat_trace(const char *fmt, ...);
-bool compat_tracing(void);
+/*
+ * True while the process has never had a second thread (glibc's
+ * __libc_single_threaded): then nothing can close an fd or change a file
+ * while a call runs, so the hot paths take no lock and count references
+ * with plain arithmetic. Atomic instructions cost little on hardware and a
+ * lot under emulation (QEMU TCG): they were a third of what the shim added
+ * to a 4 KiB MAP+UNMAP pair there. Threads the library starts for itself
+ * (parallel pinning) make it false too, and never touch the shim's files.
+ */
+static inline bool compat_single_threaded(void)
+{
+	return __libc_single_threaded;
+}
+
+/*
+ * Tracing (trace.c): IOMMUFD_COMPAT_TRACE=1 or =FILE. Every MAP_DMA asks
+ * whether it is on, so the answer is a load here, not a call.
+ */
+extern int compat_trace_state;	/* 0: not read yet, 1: off, 2: on */
+bool compat_trace_setup(void);
+__attribute__((format(printf, 1, 2))) void compat_trace_line(const char *fmt, ...);
+
+static inline bool compat_tracing(void)
+{
+	int s = __atomic_load_n(&compat_trace_state, __ATOMIC_ACQUIRE);
+
+	return s ? s == 2 : compat_trace_setup();
+}
+
+#define compat_trace(...)                                                                 \
+	do {                                                                              \
+		if (compat_tracing())                                                     \
+			compat_trace_line(__VA_ARGS__);                                   \
+	} while (0)
 
 #endif

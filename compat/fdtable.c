@@ -8,7 +8,8 @@
  * held a lock. Slots that are set are read and changed under table_lock, and
  * a reader takes a reference before it lets go: a file stays alive while an
  * ioctl runs on it, whatever another thread closes meanwhile, as the kernel
- * holds a struct file for the length of a call.
+ * holds a struct file for the length of a call. A process that has only ever
+ * had one thread needs neither the lock nor atomic counts (compat.h).
  *
  * An fd can also reach the process without passing through the shim: sent
  * over a socket (SCM_RIGHTS) by a forked child or parent. Emulated
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,23 @@
 #include "compat.h"
 
 static _Atomic(struct compat_file *) table[COMPAT_MAX_FDS];
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Held for a load or a swap and a reference count, nothing longer: a spin
+ * lock, taken twice in every emulated ioctl, costs one atomic where a mutex
+ * costs two and a call each way.
+ */
+static atomic_flag table_lock = ATOMIC_FLAG_INIT;
+
+static void table_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&table_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void table_lock_drop(void)
+{
+	atomic_flag_clear_explicit(&table_lock, memory_order_release);
+}
 
 /* Every live file: for fds that come by socket, and for fork(). */
 static LIST_HEAD(, compat_file) files = LIST_HEAD_INITIALIZER(files);
@@ -47,14 +65,14 @@ static void atfork_prepare(void)
 	LIST_FOREACH(f, &files, link)
 		if (f->ops->atfork)
 			f->ops->atfork(f, COMPAT_FORK_PREPARE);
-	pthread_mutex_lock(&table_lock);
+	table_lock_take();
 }
 
 static void atfork_done(enum compat_fork_phase phase)
 {
 	struct compat_file *f;
 
-	pthread_mutex_unlock(&table_lock);
+	table_lock_drop();
 	LIST_FOREACH(f, &files, link) {
 		/* Both processes now hold the kernel objects behind it. */
 		f->shared = true;
@@ -108,7 +126,10 @@ void compat_file_publish(struct compat_file *f, int fd)
 
 struct compat_file *compat_file_get(struct compat_file *f)
 {
-	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	if (compat_single_threaded())
+		f->refs++;
+	else
+		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
 	return f;
 }
 
@@ -126,7 +147,9 @@ static struct compat_file *file_get_unless_zero(struct compat_file *f)
 
 void compat_file_put(struct compat_file *f)
 {
-	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+	if (!f)
+		return;
+	if (compat_single_threaded() ? --f->refs : __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (f->listed) {
 		pthread_mutex_lock(&files_lock);
@@ -164,9 +187,9 @@ static struct compat_file *slot_swap(int fd, struct compat_file *f)
 {
 	struct compat_file *old;
 
-	pthread_mutex_lock(&table_lock);
+	table_lock_take();
 	old = atomic_exchange_explicit(&table[fd], f, memory_order_acq_rel);
-	pthread_mutex_unlock(&table_lock);
+	table_lock_drop();
 	return old;
 }
 
@@ -185,11 +208,15 @@ struct compat_file *compat_fd_get(int fd)
 
 	if (!fd_in_table(fd) || !atomic_load_explicit(&table[fd], memory_order_relaxed))
 		return NULL;
-	pthread_mutex_lock(&table_lock);
+	if (compat_single_threaded()) {
+		f = atomic_load_explicit(&table[fd], memory_order_relaxed);
+		return f ? compat_file_get(f) : NULL;
+	}
+	table_lock_take();
 	f = atomic_load_explicit(&table[fd], memory_order_relaxed);
 	if (f)
 		compat_file_get(f);
-	pthread_mutex_unlock(&table_lock);
+	table_lock_drop();
 	return f;
 }
 
@@ -257,11 +284,11 @@ struct compat_file *compat_fd_lookup(int fd, int *err)
 		struct compat_file *was;
 
 		compat_file_get(f);	/* one for the slot, one for the caller */
-		pthread_mutex_lock(&table_lock);
+		table_lock_take();
 		was = atomic_load_explicit(&table[fd], memory_order_relaxed);
 		if (!was)
 			atomic_store_explicit(&table[fd], f, memory_order_release);
-		pthread_mutex_unlock(&table_lock);
+		table_lock_drop();
 		if (was) {
 			compat_file_put(f);
 			compat_file_put(f);

@@ -109,10 +109,9 @@ int compat_real_close(int fd)
 
 __attribute__((constructor)) static void compat_init(void)
 {
-	if (compat_tracing())
-		compat_trace("loaded: %s", compat_config()->emulate ?
-				   "emulating /dev/vfio/vfio and groups on iommufd" :
-				   "the kernel has /dev/vfio/vfio: passing through");
+	compat_trace("loaded: %s", compat_config()->emulate ?
+			"emulating /dev/vfio/vfio and groups on iommufd" :
+			"the kernel has /dev/vfio/vfio: passing through");
 }
 
 /* Which emulated node a path names: 0 none, 1 container, 2 group. */
@@ -247,7 +246,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 		return CALL_NEXT(ioctl, SYS_ioctl, fd, req, arg);
 	/* The reference keeps the file alive if another thread closes @fd meanwhile. */
 	r = f->ops->ioctl(f, fd, req, arg);
-	if (f->ops != &compat_device_ops && compat_tracing())
+	if (f->ops != &compat_device_ops)
 		compat_trace("ioctl(%d, 0x%lx) = %d%s%s", fd, req, r, r < 0 ? " " : "",
 			     r < 0 ? strerror(-r) : "");
 	compat_file_put(f);

@@ -10,7 +10,7 @@
 
 static FILE *out;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int state;	/* 0: not read yet, 1: off, 2: on; every ioctl asks */
+int compat_trace_state;
 
 static void setup(void)
 {
@@ -18,28 +18,22 @@ static void setup(void)
 
 	if (t && *t && strcmp(t, "0"))
 		out = !strcmp(t, "1") ? stderr : fopen(t, "ae");
-	__atomic_store_n(&state, out ? 2 : 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&compat_trace_state, out ? 2 : 1, __ATOMIC_RELEASE);
 }
 
-bool compat_tracing(void)
+/* The first question: read the environment (once, whatever the threads). */
+bool compat_trace_setup(void)
 {
-	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-
-	if (!s) {
-		pthread_once(&once, setup);
-		s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-	}
-	return s == 2;
+	pthread_once(&once, setup);
+	return __atomic_load_n(&compat_trace_state, __ATOMIC_ACQUIRE) == 2;
 }
 
-void compat_trace(const char *fmt, ...)
+void compat_trace_line(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 	int n;
 
-	if (!compat_tracing())
-		return;
 	n = snprintf(line, sizeof(line), "iommufd-compat[%d]: ", (int)getpid());
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -24,6 +24,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <linux/vfio.h>
+
 #include <iommufd/iommufd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -133,14 +135,37 @@ int iommufd_parse_uuid_prefix(const char *s, uint8_t out[16]);
 /*
  * VFIO type1's MAP_DMA of [iova, iova + size) to @vaddr with @access
  * (IOMMUFD_MAP_READ/WRITE), and UNMAP_DMA of [iova, iova + *size), which
- * sets *size to the bytes unmapped (vfio_type1.c): for ioas/'s type1
- * backend and the shim. @ioctl_fn issues the call (xioctl(), or the shim's
- * real ioctl()); its result is returned.
+ * sets *size to the bytes unmapped: for ioas/'s type1 backend and the shim.
+ * @ioctl_fn issues the call (xioctl(), or the shim's real ioctl()); its
+ * result is returned. Inline: the shim makes one per legacy MAP_DMA, where
+ * each call frame shows under emulation.
  */
 typedef int (*iommufd_ioctl_fn)(int fd, unsigned long req, void *arg);
-int iommufd_type1_map_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t vaddr, uint64_t iova,
-			  uint64_t size, unsigned int access);
-int iommufd_type1_unmap_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t iova, uint64_t *size);
+
+static inline int iommufd_type1_map_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t vaddr,
+					uint64_t iova, uint64_t size, unsigned int access)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = (access & IOMMUFD_MAP_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 (access & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+		.vaddr = vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl_fn(fd, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+static inline int iommufd_type1_unmap_dma(iommufd_ioctl_fn ioctl_fn, int fd, uint64_t iova,
+					  uint64_t *size)
+{
+	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = *size };
+	int r = ioctl_fn(fd, VFIO_IOMMU_UNMAP_DMA, &u);
+
+	*size = u.size;
+	return r;
+}
 
 /* For in-tree users that track mappings themselves: skip the record's cost. */
 void iommufd_ctx_disable_record(struct iommufd_ctx *ctx);
