@@ -175,9 +175,21 @@ IOMMUFD_API struct ioas_dma_buf *ioas_dma_free(struct ioas *ioas, struct ioas_dm
 	}
 	r = put_pages(buf->vaddr, buf->mapped, buf->fd);
 	if (r < 0) {
-		iommufd_fail(ioas ? ioas->ctx : NULL, r,
-			     "DMA buffer at %p: unmapped from the IOMMU, but munmap() failed: %s; "
-			     "release it with ioas_dma_free(NULL, buf)", buf->vaddr, strerror(-r));
+		/* Put it back as it was (the allocator hands the freed IOVA out first). */
+		unsigned int access = buf->flags & IOAS_DMA_READ_ONLY ? IOMMUFD_MAP_READ :
+									IOMMUFD_MAP_RW;
+
+		if (ioas && ioas_map(ioas, buf->vaddr, buf->mapped, access, &buf->iova) < 0)
+			iommufd_fail(ioas->ctx, r,
+				     "DMA buffer at %p: munmap() failed (%s) after the IOMMU unmap, "
+				     "and mapping it again failed too (%s): release it with "
+				     "ioas_dma_free(NULL, buf)", buf->vaddr, strerror(-r),
+				     iommufd_last_error());
+		else
+			iommufd_fail(ioas ? ioas->ctx : NULL, r,
+				     "DMA buffer at %p: munmap() failed: %s; it is mapped as before "
+				     "(IOVA 0x%" PRIx64 "): try again", buf->vaddr, strerror(-r),
+				     buf->iova);
 		errno = -r;
 		return buf;
 	}

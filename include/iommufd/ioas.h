@@ -618,8 +618,9 @@ IOMMUFD_API int ioas_dma_alloc(struct ioas *ioas, uint64_t size, const struct io
  * Return: NULL; or @buf, still mapped and allocated, when the unmap failed
  * (errno and iommufd_last_error() say why): call again, or ioas_free() the
  * IOAS and then ioas_dma_free(NULL, @buf). When the IOMMU unmap worked but
- * munmap() did not (ENOMEM, twice), @buf is returned too, no longer mapped
- * for the device: release it with ioas_dma_free(NULL, @buf).
+ * munmap() did not (ENOMEM, twice), the buffer is mapped again and @buf
+ * returned, as it was (its IOVA may differ): call again. Should that map
+ * fail too, @buf is no longer mapped: release it with ioas_dma_free(NULL, @buf).
  */
 IOMMUFD_API struct ioas_dma_buf *ioas_dma_free(struct ioas *ioas, struct ioas_dma_buf *buf);
 
