@@ -113,7 +113,6 @@ struct compat_container {
 	struct compat_file file;
 	pthread_mutex_t lock;
 	struct iommufd_ctx *ctx;
-	int iommufd_fd;			/* ctx's, for the calls MAP_DMA makes */
 	/* In a forked child: the parent's context, kept only to be let go of. */
 	struct iommufd_ctx *parent_ctx;
 	uint32_t ioas_id;

@@ -241,7 +241,7 @@ static int kernel_map(struct compat_container *c, uint64_t vaddr, uint64_t size,
 		      unsigned int prot)
 {
 	if (c->kernel_compat &&
-	    !iommufd_type1_map_dma(compat_real_ioctl, c->iommufd_fd, vaddr, iova, size,
+	    !iommufd_type1_map_dma(compat_real_ioctl, iommufd_ctx_fd(c->ctx), vaddr, iova, size,
 				   prot))
 		return 0;
 	return iommufd_ioas_map(c->ctx, c->ioas_id, (void *)(uintptr_t)vaddr, size, &iova,
@@ -260,7 +260,7 @@ static int kernel_unmap(struct compat_container *c, uint64_t iova, uint64_t last
 	if (!size)	/* all of the 64-bit space: no size says it */
 		return iommufd_ioas_unmap_all(c->ctx, c->ioas_id, NULL);
 	if (c->kernel_compat &&
-	    !iommufd_type1_unmap_dma(compat_real_ioctl, c->iommufd_fd, iova, &size) &&
+	    !iommufd_type1_unmap_dma(compat_real_ioctl, iommufd_ctx_fd(c->ctx), iova, &size) &&
 	    size == mapped)
 		return 0;
 	return iommufd_ioas_unmap(c->ctx, c->ioas_id, iova, last - iova + 1, NULL);
@@ -675,7 +675,6 @@ static void container_atfork(struct compat_file *f, enum compat_fork_phase phase
 		else
 			c->parent_ctx = c->ctx;
 		c->ctx = mine;
-		c->iommufd_fd = iommufd_ctx_fd(mine);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -717,7 +716,6 @@ int compat_open_container(int flags)
 	fd = iommufd_ctx_open(NULL, &c->ctx);
 	if (fd < 0)
 		goto out_free;
-	c->iommufd_fd = iommufd_ctx_fd(c->ctx);
 	/* The container keeps type1's own list of mappings. */
 	iommufd_ctx_disable_record(c->ctx);
 	fd = iommufd_ioas_alloc(c->ctx, &c->ioas_id);
